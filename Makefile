@@ -1,0 +1,60 @@
+# The README's commands. `make demo` and `make test` set up everything they need themselves:
+# uv in .venv/tools, then three virtual environments from uv.lock (apache-airflow and prefect
+# cannot share one): .venv/core (every store extra), .venv/airflow and .venv/prefect.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/tools/bin/uv
+UV_VERSION := 0.13.9
+PYTEST_ARGS ?=
+
+# Never let uv download a Python: the machine's python3 is the one we use.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell command -v $(PYTHON))
+# gcsfs probes a gRPC API the GCS emulator lacks and stalls 60 s per bucket without this.
+export GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT := false
+
+.PHONY: demo test test-core test-airflow test-prefect lint system-deps venvs clean
+
+demo: $(VENV)/core/.synced
+	$(VENV)/core/bin/python examples/demo.py
+
+test: lint test-core test-airflow test-prefect
+
+test-core: $(VENV)/core/.synced
+	$(VENV)/core/bin/python -m pytest tests --ignore=tests/airflow --ignore=tests/prefect $(PYTEST_ARGS)
+
+test-airflow: $(VENV)/airflow/.synced
+	$(VENV)/airflow/bin/python -m pytest tests/airflow $(PYTEST_ARGS)
+
+test-prefect: $(VENV)/prefect/.synced
+	$(VENV)/prefect/bin/python -m pytest tests/prefect $(PYTEST_ARGS)
+
+lint: $(VENV)/core/.synced
+	$(VENV)/core/bin/ruff check providers prefect_blocks tests examples benchmarks
+	$(VENV)/core/bin/ruff format --check providers prefect_blocks tests examples benchmarks
+
+venvs: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
+
+# System packages some tests need (run as root; CI runs it before `make test`).
+system-deps:
+	command -v openssl >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends openssl; }
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)/tools
+	$(VENV)/tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/core/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV)/core $(UV) sync --locked --quiet --extra all-stores --extra pandas --group test
+	touch $@
+
+$(VENV)/airflow/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV)/airflow $(UV) sync --locked --quiet --extra airflow --extra pandas --group test
+	touch $@
+
+$(VENV)/prefect/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV)/prefect $(UV) sync --locked --quiet --extra prefect --extra pandas --group test
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

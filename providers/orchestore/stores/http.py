@@ -1,0 +1,443 @@
+"""http(s)://: a read-only store on the standard library's http.client.
+
+Why not fsspec's HTTP filesystem: it needs aiohttp (the core depends on fsspec and pydantic
+only), it follows redirects across schemes, and it hands truncated bodies back as short files.
+Here:
+- keep-alive connections are pooled per store (one store per scheme, host and port);
+- ``get(offset, size)`` is one ranged GET; a server that ignores Range is handled by skipping;
+- ``open()`` streams and seeks (a seek reopens with a Range), so pyarrow can read parquet;
+- redirects are followed within the same scheme only, and credentials are dropped when a
+  redirect leaves the original host;
+- a body shorter than its Content-Length is a StoreUnavailableError, never a short file.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import io
+import ssl
+import threading
+from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
+from typing import BinaryIO
+from urllib.parse import urljoin, urlsplit
+
+from orchestore._version import __version__
+from orchestore.credentials.http import HttpCredentials
+from orchestore.errors import (
+    CredentialsError,
+    NotFoundError,
+    OrchestoreError,
+    PermissionDeniedError,
+    StoreUnavailableError,
+    UnsupportedOperationError,
+)
+from orchestore.stores.base import FileStat, ReadOnlyStore
+from orchestore.urls import StoreURL, redact_url
+
+__all__ = ["HttpStore"]
+
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_IDLE_CONNECTIONS = 16
+_READ_BUFFER = 1 << 20
+_Connection = http.client.HTTPConnection
+
+
+class _Pool:
+    """Idle keep-alive connections to one origin, reused last-in first-out."""
+
+    def __init__(
+        self, scheme: str, host: str, port: int | None, timeout: float, tls: ssl.SSLContext | None
+    ) -> None:
+        self.scheme, self.host, self.port = scheme, host.strip("[]"), port
+        self.timeout, self.tls = timeout, tls
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()
+
+    def new(self) -> _Connection:
+        if self.scheme == "https":
+            return http.client.HTTPSConnection(
+                self.host, self.port, timeout=self.timeout, context=self.tls
+            )
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+
+    def take(self) -> tuple[_Connection, bool]:
+        """A connection, and whether it was reused (a reused one may have gone stale)."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return self.new(), False
+
+    def give_back(self, connection: _Connection) -> None:
+        with self._lock:
+            if len(self._idle) < _IDLE_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+class _Response:
+    """A response plus the connection it came on; returns the connection when fully read."""
+
+    def __init__(
+        self,
+        raw: http.client.HTTPResponse,
+        connection: _Connection,
+        pool: _Pool | None,
+        url: StoreURL,
+    ) -> None:
+        self.raw, self.connection, self.pool, self.url = raw, connection, pool, url
+        self.status = raw.status
+
+    def header(self, name: str) -> str | None:
+        return self.raw.getheader(name)
+
+    def read_all(self) -> bytes:
+        with _network_errors(self.url):
+            try:
+                body = self.raw.read()
+            except http.client.IncompleteRead as exc:
+                self.close()
+                raise _truncated(self.url, len(exc.partial), exc.expected) from None
+        self.close()
+        return body
+
+    def readinto(self, buffer: memoryview) -> int:
+        with _network_errors(self.url):
+            count = self.raw.readinto(buffer)
+        if count == 0 and len(buffer) and self.raw.length:
+            missing = self.raw.length
+            self.close()
+            raise _truncated(self.url, None, missing)
+        return count
+
+    def close(self) -> None:
+        """Release the connection: back to the pool when the body was consumed, else closed."""
+        reusable = self.raw.isclosed() and not self.raw.will_close and self.pool is not None
+        if not self.raw.isclosed():
+            self.raw.close()
+        if reusable and self.pool is not None:
+            self.pool.give_back(self.connection)
+        else:
+            self.connection.close()
+
+
+def _truncated(url: StoreURL, got: int | None, missing: int | None) -> StoreUnavailableError:
+    detail = f"{missing} bytes missing" if missing is not None else "body ended early"
+    return StoreUnavailableError(
+        f"truncated response: the body is shorter than its Content-Length ({detail})"
+        + (f" after {got} bytes" if got is not None else ""),
+        url=url.display(),
+    )
+
+
+@contextlib.contextmanager
+def _network_errors(url: StoreURL) -> Iterator[None]:
+    """Map socket/TLS failures to StoreUnavailableError or CredentialsError."""
+    try:
+        yield
+    except OrchestoreError:
+        raise
+    except ssl.SSLCertVerificationError as exc:
+        raise CredentialsError(
+            f"TLS certificate verification failed ({exc.verify_message}); set ca_bundle, or "
+            "verify_ssl=False for a test server",
+            url=url.display(),
+        ) from None
+    except TimeoutError:
+        raise StoreUnavailableError("timed out", url=url.display()) from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise StoreUnavailableError(
+            f"cannot reach {url.endpoint}: {type(exc).__name__}: {exc}", url=url.display()
+        ) from None
+
+
+class _HttpReader(io.RawIOBase):
+    """A seekable stream over ranged GETs: reading continues one response, seeking reopens."""
+
+    def __init__(self, store: HttpStore, url: StoreURL) -> None:
+        super().__init__()
+        self._store, self._url = store, url
+        self._position = 0
+        self._size: int | None = None
+        self._response: _Response | None = None
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._position + offset
+        else:
+            target = self._total_size() + offset
+        if target < 0:
+            raise ValueError(f"negative seek position {target}")
+        if target != self._position:
+            self._drop_response()
+            self._position, self._eof = target, False
+        return self._position
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._eof or not len(buffer):
+            return 0
+        if self._response is None:
+            self._response = self._store.open_range(self._url, self._position)
+            if self._response is None:
+                self._eof = True
+                return 0
+        count = self._response.readinto(memoryview(buffer).cast("B"))
+        if count == 0:
+            self._drop_response()
+            self._eof = True
+        self._position += count
+        return count
+
+    def close(self) -> None:
+        self._drop_response()
+        super().close()
+
+    def _drop_response(self) -> None:
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+
+    def _total_size(self) -> int:
+        if self._size is None:
+            self._size = self._store.stat(self._url).size
+        return self._size
+
+
+class HttpStore(ReadOnlyStore):
+    """Read-only HTTP(S) with basic or bearer auth, extra headers and TLS verification."""
+
+    family = "http"
+    credentials_type = HttpCredentials
+    supports_listing = False
+
+    def __init__(self, endpoint: StoreURL, credentials: HttpCredentials | None = None) -> None:
+        credentials = credentials or HttpCredentials()
+        super().__init__(endpoint, credentials)
+        self._credentials = credentials
+        self._tls = _tls_context(credentials) if endpoint.scheme == "https" else None
+        self._pool = _Pool(
+            endpoint.scheme, endpoint.host, endpoint.port, credentials.timeout, self._tls
+        )
+
+    @classmethod
+    def endpoint_key(cls, url: StoreURL) -> str:
+        return f"{url.scheme}://{url.endpoint}"
+
+    # -- the store contract -------------------------------------------------------------------
+    def open_reader(self, url: StoreURL) -> BinaryIO:
+        return io.BufferedReader(_HttpReader(self, url), buffer_size=_READ_BUFFER)  # type: ignore[return-value]
+
+    def read(self, url: StoreURL, offset: int = 0, size: int | None = None) -> bytes:
+        if size is not None and size <= 0:
+            return b""
+        end = None if size is None else offset + size - 1
+        response = self.open_range(url, offset, end)
+        if response is None:
+            return b""
+        if response.status == 200 and (offset or size is not None):
+            return _slice_full_body(response, offset, size)
+        return response.read_all()
+
+    def stat(self, url: StoreURL) -> FileStat:
+        response = self._request("HEAD", url)
+        if response.status in (405, 501):
+            response.close()
+            return self._stat_with_get(url)
+        response.read_all()
+        length = response.header("Content-Length")
+        if length is None or not length.isdigit():
+            return self._stat_with_get(url)
+        return self._file_stat(url, response, int(length))
+
+    def ls(self, url: StoreURL) -> list[FileStat]:
+        raise UnsupportedOperationError("HTTP has no directory listing", url=url.display())
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- requests -----------------------------------------------------------------------------
+    def open_range(self, url: StoreURL, start: int, end: int | None = None) -> _Response | None:
+        """A GET response from byte ``start`` (to ``end`` inclusive); None past the end."""
+        headers = {}
+        if start or end is not None:
+            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+        response = self._request("GET", url, headers)
+        if response.status == 416:
+            response.close()
+            return None
+        if response.status == 200 and start:
+            _skip(response, start)
+        return response
+
+    def _stat_with_get(self, url: StoreURL) -> FileStat:
+        """For servers without HEAD: a one-byte ranged GET tells the total size."""
+        response = self._request("GET", url, {"Range": "bytes=0-0"})
+        content_range = response.header("Content-Range") or ""
+        total = content_range.rpartition("/")[2]
+        length = response.header("Content-Length")
+        response.close()
+        if response.status == 206 and total.isdigit():
+            return self._file_stat(url, response, int(total))
+        if response.status == 200 and length is not None and length.isdigit():
+            return self._file_stat(url, response, int(length))
+        if response.status == 416:
+            return self._file_stat(url, response, 0)
+        raise UnsupportedOperationError("the server does not report the size", url=url.display())
+
+    @staticmethod
+    def _file_stat(url: StoreURL, response: _Response, size: int) -> FileStat:
+        modified = response.header("Last-Modified")
+        content_type = response.header("Content-Type")
+        return FileStat(
+            size=size,
+            modified=parsedate_to_datetime(modified) if modified else None,
+            etag=response.header("ETag"),
+            content_type=content_type.split(";")[0].strip() if content_type else None,
+            url=str(url),
+        )
+
+    def _request(
+        self, method: str, url: StoreURL, extra: dict[str, str] | None = None
+    ) -> _Response:
+        """Send ``method``, following same-scheme redirects; raise on error statuses."""
+        target, headers, pool = url, {**self._auth_headers(), **(extra or {})}, self._pool
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(pool, method, target, headers)
+            if response.status not in _REDIRECTS:
+                _raise_for_status(response, url)
+                return response
+            location = response.header("Location")
+            response.close()
+            if not location:
+                raise StoreUnavailableError("redirect without a Location header", url=url.display())
+            target, pool, headers = self._redirected(url, target, location, pool, headers)
+        raise StoreUnavailableError(f"more than {MAX_REDIRECTS} redirects", url=url.display())
+
+    def _redirected(
+        self, url: StoreURL, current: StoreURL, location: str, pool: _Pool, headers: dict[str, str]
+    ) -> tuple[StoreURL, _Pool, dict[str, str]]:
+        """The next hop of a redirect, refusing a change of scheme."""
+        from orchestore.urls import parse_url
+
+        absolute = urljoin(str(current), location)
+        if urlsplit(absolute).scheme.lower() != url.scheme:
+            raise PermissionDeniedError(
+                f"refused a redirect from {url.scheme}:// to {redact_url(absolute)} "
+                "(redirects are followed within the same scheme only)",
+                url=url.display(),
+            )
+        following = parse_url(absolute)
+        if following.endpoint == self.endpoint.endpoint:
+            return following, self._pool, headers
+        # Another host: never send it our credentials, and do not pool its connections.
+        kept = {k: v for k, v in headers.items() if k == "Range"}
+        other = _Pool(
+            following.scheme, following.host, following.port, self._credentials.timeout, self._tls
+        )
+        return following, other, kept
+
+    def _send(self, pool: _Pool, method: str, url: StoreURL, headers: dict[str, str]) -> _Response:
+        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        keep = pool if pool is self._pool else None
+        with _network_errors(url):
+            for attempt in range(2):
+                connection, reused = pool.take()
+                try:
+                    connection.request(method, target, headers=headers)
+                    raw = connection.getresponse()
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    connection.close()
+                    if reused and attempt == 0:
+                        continue  # the server closed an idle keep-alive connection; retry fresh
+                    raise
+                except BaseException:
+                    connection.close()
+                    raise
+                return _Response(raw, connection, keep, url)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _auth_headers(self) -> dict[str, str]:
+        """Request headers with secrets revealed: built per request, never stored or logged."""
+        credentials = self._credentials
+        headers = {"User-Agent": f"orchestore/{__version__}"}
+        headers.update(
+            {name: value.get_secret_value() for name, value in credentials.headers.items()}
+        )
+        if credentials.token is not None:
+            headers["Authorization"] = f"Bearer {credentials.token.get_secret_value()}"
+        elif credentials.username is not None and credentials.password is not None:
+            pair = f"{credentials.username}:{credentials.password.get_secret_value()}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        return headers
+
+
+def _tls_context(credentials: HttpCredentials) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=credentials.ca_bundle)
+    if not credentials.verify_ssl:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _raise_for_status(response: _Response, url: StoreURL) -> None:
+    status = response.status
+    if status < 400 or status == 416:
+        return
+    response.close()
+    where = url.display()
+    if status == 401:
+        raise CredentialsError("authentication failed (HTTP 401)", url=where)
+    if status == 403:
+        raise PermissionDeniedError("access denied (HTTP 403)", url=where)
+    if status in (404, 410):
+        raise NotFoundError(f"not found (HTTP {status})", url=where)
+    if status >= 500 or status == 429:
+        raise StoreUnavailableError(f"server error (HTTP {status})", url=where)
+    raise OrchestoreError(f"unexpected HTTP status {status}", url=where)
+
+
+def _skip(response: _Response, count: int) -> None:
+    """Discard ``count`` bytes of a body (the server ignored our Range)."""
+    scratch = memoryview(bytearray(min(count, _READ_BUFFER)))
+    while count:
+        got = response.readinto(scratch[: min(count, len(scratch))])
+        if not got:
+            return
+        count -= got
+
+
+def _slice_full_body(response: _Response, offset: int, size: int | None) -> bytes:
+    """From a 200 (Range ignored) whose first ``offset`` bytes were skipped: up to ``size``."""
+    if size is None:
+        return response.read_all()
+    buffer = bytearray(size)
+    view, filled = memoryview(buffer), 0
+    while filled < size:
+        got = response.readinto(view[filled:])
+        if not got:
+            break
+        filled += got
+    response.close()
+    return bytes(buffer[:filled])

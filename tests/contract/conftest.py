@@ -1,0 +1,99 @@
+"""The store cases the contract suite runs over. A store joins by adding one StoreCase.
+
+Each case says what the store can do (capabilities select which contract classes apply, as
+universal-pathlib splits Readable/Writable/NonWritable) and how to seed data out of band, so
+that readers are tested on data the store under test did not write itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import orchestore
+from tests.servers.http_server import HttpFileServer
+
+_counter = itertools.count()
+
+
+@dataclass
+class StoreCase:
+    """One store under contract: where a fresh folder is, and how to put bytes there directly."""
+
+    id: str
+    folder_url: str
+    seed: Callable[[str, bytes], None]
+    credentials: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def item(self, name: str) -> orchestore.DataItem:
+        return orchestore.get_dataitem(self.folder_url + name, self.credentials, **self.options)
+
+    def folder(self) -> orchestore.DataItem:
+        return orchestore.get_dataitem(self.folder_url, self.credentials, **self.options)
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """A store's capabilities and how to build a fresh case of it for one test."""
+
+    id: str
+    make: Callable[[pytest.FixtureRequest, Path], StoreCase]
+    writable: bool = True
+    appendable: bool = True
+    listable: bool = True
+
+
+def _seed_file(url: str, data: bytes) -> None:
+    path = Path(url.removeprefix("file://"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _http_case(request: pytest.FixtureRequest, tmp_path: Path) -> StoreCase:
+    server: HttpFileServer = request.getfixturevalue("http_server")
+    root: Path = request.getfixturevalue("http_root")
+
+    def seed(url: str, data: bytes) -> None:
+        path = root / url.removeprefix(server.base_url + "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    return StoreCase("http", f"{server.base_url}/contract-{next(_counter)}/", seed)
+
+
+# One line per store. Later stores (s3, azure, gcs, v3io, store://) join here.
+SPECS = [
+    StoreSpec("file", lambda request, tmp: StoreCase("file", f"file://{tmp}/data/", _seed_file)),
+    StoreSpec("path", lambda request, tmp: StoreCase("path", f"{tmp}/data/", _seed_file)),
+    StoreSpec(
+        "memory",
+        lambda request, tmp: StoreCase(
+            "memory", f"memory://contract-{next(_counter)}/", orchestore.set_in_memory_item
+        ),
+    ),
+    StoreSpec("http", _http_case, writable=False, appendable=False, listable=False),
+]
+
+
+def _fixture_over(selected: list[StoreSpec]):
+    by_id = {spec.id: spec for spec in selected}
+
+    @pytest.fixture(params=sorted(by_id))
+    def case(request: pytest.FixtureRequest, tmp_path: Path) -> StoreCase:
+        return by_id[request.param].make(request, tmp_path)
+
+    return case
+
+
+readable = _fixture_over(SPECS)
+writable = _fixture_over([spec for spec in SPECS if spec.writable])
+appendable = _fixture_over([spec for spec in SPECS if spec.appendable])
+read_only = _fixture_over([spec for spec in SPECS if not spec.writable])
+listable = _fixture_over([spec for spec in SPECS if spec.listable])
+unlistable = _fixture_over([spec for spec in SPECS if not spec.listable])
