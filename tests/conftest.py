@@ -65,3 +65,12 @@ def https_server(http_root: Path, tls_cert: tuple[Path, Path]) -> Iterator[HttpF
     """The same files over HTTPS with a self-signed certificate."""
     with HttpFileServer(http_root, tls=tls_cert) as server:
         yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_shared_stores() -> Iterator[None]:
+    """Close the pooled connections of every store the tests used, before servers stop."""
+    yield
+    import orchestore
+
+    orchestore.default_manager().close()

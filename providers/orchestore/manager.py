@@ -8,6 +8,7 @@ connection pool. The fingerprint is a keyed hash, never the secret.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import threading
 from typing import Any, Final
@@ -119,4 +120,5 @@ def default_manager() -> StoreManager:
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
             _DEFAULT = StoreManager()
+            atexit.register(_DEFAULT.close)
         return _DEFAULT

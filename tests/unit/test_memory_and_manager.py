@@ -71,7 +71,7 @@ def test_manager_caches_per_endpoint_and_credentials() -> None:
     )
     assert manager.get_store("/tmp/a") is manager.get_store("file:///tmp/b")
     assert manager.get_store("/tmp/a", root="/tmp") is not manager.get_store("/tmp/a")
-    assert len(manager) == 6
+    assert len(manager) == 7
     manager.close()
     assert len(manager) == 0
 

@@ -85,15 +85,15 @@ class _FileWriter(AtomicWriter):
     """Writes to ``.<name>.<random>.orchestore-tmp`` beside the target, renamed on commit."""
 
     def __init__(self, url: StoreURL, target: str) -> None:
-        super().__init__(url)
-        self._target = target
         folder, name = os.path.split(target)
         with _translated(url):
             if os.path.isdir(target):
                 raise InvalidURLError("names a folder, not a file", url=url.display())
             os.makedirs(folder or ".", exist_ok=True)
-            self._temp = _temp_name(folder, name)
-            self._fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            temp = _temp_name(folder, name)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        super().__init__(url)
+        self._target, self._temp, self._fd = target, temp, fd
 
     def _write(self, data: memoryview) -> None:
         with _translated(self.url):

@@ -41,6 +41,7 @@ __all__ = ["HttpStore"]
 
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_NO_HEAD = frozenset({405, 501})  # servers that refuse HEAD: stat falls back to a ranged GET
 _IDLE_CONNECTIONS = 16
 _READ_BUFFER = 1 << 20
 _Connection = http.client.HTTPConnection
@@ -261,8 +262,8 @@ class HttpStore(ReadOnlyStore):
         return response.read_all()
 
     def stat(self, url: StoreURL) -> FileStat:
-        response = self._request("HEAD", url)
-        if response.status in (405, 501):
+        response = self._request("HEAD", url, tolerate=_NO_HEAD)
+        if response.status in _NO_HEAD:
             response.close()
             return self._stat_with_get(url)
         response.read_all()
@@ -319,14 +320,19 @@ class HttpStore(ReadOnlyStore):
         )
 
     def _request(
-        self, method: str, url: StoreURL, extra: dict[str, str] | None = None
+        self,
+        method: str,
+        url: StoreURL,
+        extra: dict[str, str] | None = None,
+        tolerate: frozenset[int] = frozenset(),
     ) -> _Response:
         """Send ``method``, following same-scheme redirects; raise on error statuses."""
         target, headers, pool = url, {**self._auth_headers(), **(extra or {})}, self._pool
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send(pool, method, target, headers)
             if response.status not in _REDIRECTS:
-                _raise_for_status(response, url)
+                if response.status not in tolerate:
+                    _raise_for_status(response, url)
                 return response
             location = response.header("Location")
             response.close()
