@@ -30,9 +30,11 @@ test-airflow: $(VENV)/airflow/.synced
 test-prefect: $(VENV)/prefect/.synced
 	$(VENV)/prefect/bin/python -m pytest tests/prefect $(PYTEST_ARGS)
 
+LINTED := $(wildcard providers prefect_blocks tests examples benchmarks)
+
 lint: $(VENV)/core/.synced
-	$(VENV)/core/bin/ruff check providers prefect_blocks tests examples benchmarks
-	$(VENV)/core/bin/ruff format --check providers prefect_blocks tests examples benchmarks
+	$(VENV)/core/bin/ruff check $(LINTED)
+	$(VENV)/core/bin/ruff format --check $(LINTED)
 
 venvs: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
 
