@@ -14,6 +14,9 @@ import pytest
 
 from tests.servers.http_server import HttpFileServer, make_self_signed_cert
 
+# Each cloud emulator's fixtures live beside its server module.
+pytest_plugins: list[str] = []
+
 HTTP_USER = "reader"
 HTTP_PASSWORD = "s3cr3t-http-password-7731"
 HTTP_TOKEN = "s3cr3t-bearer-token-5512"

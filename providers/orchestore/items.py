@@ -19,12 +19,11 @@ from orchestore import dataframes
 from orchestore.credentials.base import CredentialsModel
 from orchestore.errors import ReadOnlyStoreError
 from orchestore.manager import default_manager
-from orchestore.stores.base import AtomicWriter, FileStat, Store
+from orchestore.stores.base import COPY_CHUNK, AtomicWriter, FileStat, Store
 from orchestore.urls import StoreURL, parse_url
 
 __all__ = ["DataItem", "get_dataitem"]
 
-_COPY_CHUNK = 8 << 20
 _READ_MODES = frozenset({"r", "rb", "rt"})
 _WRITE_MODES = frozenset({"w", "wb", "wt"})
 
@@ -123,13 +122,30 @@ class DataItem:
         """Copy the object to a local file, atomically (the file appears complete or not at all)."""
         target = get_dataitem(os.path.abspath(os.fspath(local_path)))
         with self.open("rb") as reader, target.open("wb") as writer:
-            shutil.copyfileobj(reader, writer, _COPY_CHUNK)
+            shutil.copyfileobj(reader, writer, COPY_CHUNK)
 
     def upload(self, local_path: str | os.PathLike[str]) -> None:
         """Copy a local file to this URL, atomically."""
         source = get_dataitem(os.path.abspath(os.fspath(local_path)))
         with source.open("rb") as reader, self.open("wb") as writer:
-            shutil.copyfileobj(reader, writer, _COPY_CHUNK)
+            shutil.copyfileobj(reader, writer, COPY_CHUNK)
+
+    def copy_to(
+        self,
+        target: str | os.PathLike[str] | StoreURL | DataItem,
+        credentials: CredentialsModel | dict[str, Any] | None = None,
+    ) -> DataItem:
+        """Copy this object to ``target``: server-side within one store, else streamed.
+
+        Returns the target's DataItem. The target appears complete or not at all.
+        """
+        destination = target if isinstance(target, DataItem) else get_dataitem(target, credentials)
+        if destination.store is self.store:
+            self.store.copy_within(self.store_url, destination.store_url)
+        else:
+            with self.open("rb") as reader, destination.open("wb") as writer:
+                shutil.copyfileobj(reader, writer, COPY_CHUNK)
+        return destination
 
     # -- metadata -----------------------------------------------------------------------------
     def stat(self) -> FileStat:

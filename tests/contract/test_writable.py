@@ -143,3 +143,13 @@ def test_write_df_failure_leaves_nothing(writable: StoreCase) -> None:
     with pytest.raises(Exception, match=r"(?i)conversion|convert|type"):
         item.write_df(frame)
     assert not item.exists()
+
+
+def test_copy_to_within_the_store_and_to_memory(writable: StoreCase) -> None:
+    source = writable.item("copy/source.bin")
+    source.put(BIG)
+    copied = source.copy_to(writable.folder_url + "copy/target.bin")
+    assert copied.get() == BIG
+    assert source.get(size=10) == BIG[:10]
+    elsewhere = source.copy_to("memory://copies/from-" + writable.id)
+    assert elsewhere.get() == BIG

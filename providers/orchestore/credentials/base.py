@@ -12,9 +12,10 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, SecretBytes, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretBytes, SecretStr, ValidationError
 
 from orchestore.errors import CredentialsError
 
@@ -32,6 +33,12 @@ class CredentialsModel(BaseModel):
 
     #: the store family these credentials are for (s3, http, ...), set by each subclass
     family: ClassVar[str] = ""
+    #: MLRun environment-variable names accepted by from_mapping -> the field each one sets
+    aliases: ClassVar[dict[str, str]] = {}
+
+    # Where these credentials came from ("explicit credentials", "Vault secret kv/data/s3",
+    # "Airflow connection 'aws_default'"): named in errors so a refusal points at its source.
+    _source: str = PrivateAttr(default="explicit credentials")
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -40,9 +47,43 @@ class CredentialsModel(BaseModel):
             raise CredentialsError(_describe(type(self).__name__, exc)) from None
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> CredentialsModel:
-        """Build from a mapping (a Vault secret, a connection's extra)."""
-        return cls(**data)
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str | None = None) -> Any:
+        """Build from a mapping keyed by field names or MLRun variable names (``aliases``).
+
+        This is how a Vault secret, a connection's extra or a block's fields become a model;
+        an unknown key is a CredentialsError naming it, and so is a field given twice.
+        """
+        fields: dict[str, Any] = {}
+        given_as: dict[str, str] = {}
+        for key, value in data.items():
+            name = cls.aliases.get(key, key)
+            if name in fields:
+                raise CredentialsError(
+                    f"{cls.__name__}: '{given_as[name]}' and '{key}' both set the field '{name}'"
+                )
+            fields[name], given_as[name] = value, key
+        model = cls(**fields)
+        if source is not None:
+            model._source = source
+        return model
+
+    @property
+    def source(self) -> str:
+        """Where these credentials came from, for error messages (never their values)."""
+        return self._source
+
+    def with_source(self, source: str) -> Any:
+        """A copy that names ``source`` in errors."""
+        copy = self.model_copy()
+        copy._source = source
+        return copy
+
+    def check_usable(self) -> None:
+        """Raise CredentialsError when no way to authenticate is configured (fail closed).
+
+        Cloud models override this: with nothing configured they must not fall back to the
+        SDK's environment lookup unless ``use_ambient_identity`` says so.
+        """
 
     def fingerprint(self) -> str:
         """A stable, non-reversible digest of every field, for caching clients per credentials."""

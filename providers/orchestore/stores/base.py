@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from orchestore.urls import StoreURL
 __all__ = ["AtomicWriter", "FileStat", "ReadOnlyStore", "Store", "guess_content_type"]
 
 Buffer = bytes | bytearray | memoryview
+#: bytes per read/write when a stream is copied through this process
+COPY_CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,11 @@ class Store(ABC):
             f"the {self.family} store cannot append; write the whole object instead",
             url=url.display(),
         )
+
+    def copy_within(self, source: StoreURL, target: StoreURL) -> None:
+        """Copy an object to another URL of this store; cloud stores copy server-side."""
+        with self.open_reader(source) as reader, self.open_writer(target) as writer:
+            shutil.copyfileobj(reader, writer, COPY_CHUNK)
 
     def exists(self, url: StoreURL) -> bool:
         try:
