@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks: orchestore against the raw SDKs and its peers, reported as ratios."""
