@@ -22,6 +22,7 @@ from orchestore.errors import (
     ReadOnlyStoreError,
     StoreUnavailableError,
     UnsupportedOperationError,
+    VaultUnavailableError,
 )
 from orchestore.items import DataItem, get_dataitem
 from orchestore.manager import StoreManager, default_manager
@@ -46,6 +47,7 @@ __all__ = [
     "StoreURL",
     "StoreUnavailableError",
     "UnsupportedOperationError",
+    "VaultUnavailableError",
     "__version__",
     "default_manager",
     "get_dataitem",

@@ -10,6 +10,7 @@
     │   └── ReadOnlyStoreError     any write to a read-only store (http, https)
     ├── CredentialsError           credentials missing, malformed or refused
     ├── StoreUnavailableError      (also ConnectionError) unreachable, timed out, 5xx, truncated
+    │   └── VaultUnavailableError  Vault unreachable or sealed: never a reason to try elsewhere
     └── MissingDependencyError     (also ImportError) the store's extra is not installed
 
 Each store translates its SDK's errors into these in one place. Messages name the URL with
@@ -28,6 +29,7 @@ __all__ = [
     "ReadOnlyStoreError",
     "StoreUnavailableError",
     "UnsupportedOperationError",
+    "VaultUnavailableError",
 ]
 
 
@@ -86,6 +88,10 @@ class CredentialsError(OrchestoreError):
 
 class StoreUnavailableError(OrchestoreError, ConnectionError):
     """The store could not be reached or failed mid-transfer; retrying may help."""
+
+
+class VaultUnavailableError(StoreUnavailableError):
+    """Vault did not answer (down, sealed, timed out); credentials fail closed."""
 
 
 class MissingDependencyError(OrchestoreError, ImportError):
