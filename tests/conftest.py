@@ -15,7 +15,12 @@ import pytest
 from tests.servers.http_server import HttpFileServer, make_self_signed_cert
 
 # Each cloud emulator's fixtures live beside its server module.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.servers.azurite",
+    "tests.servers.gcs_emulator",
+    "tests.servers.moto_server",
+    "tests.servers.openbao",
+]
 
 HTTP_USER = "reader"
 HTTP_PASSWORD = "s3cr3t-http-password-7731"

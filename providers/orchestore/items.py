@@ -139,13 +139,27 @@ class DataItem:
 
         Returns the target's DataItem. The target appears complete or not at all.
         """
-        destination = target if isinstance(target, DataItem) else get_dataitem(target, credentials)
+        destination = target if isinstance(target, DataItem) else self._sibling(target, credentials)
         if destination.store is self.store:
             self.store.copy_within(self.store_url, destination.store_url)
         else:
             with self.open("rb") as reader, destination.open("wb") as writer:
                 shutil.copyfileobj(reader, writer, COPY_CHUNK)
         return destination
+
+    def _sibling(
+        self,
+        target: str | os.PathLike[str] | StoreURL,
+        credentials: CredentialsModel | dict[str, Any] | None,
+    ) -> DataItem:
+        """The target's DataItem; a URL on this store's endpoint reuses its credentials."""
+        url = parse_url(target)
+        same_endpoint = url.family == self.kind and (
+            self.store.endpoint_key(url) == self.store.endpoint_key(self.store_url)
+        )
+        if credentials is None and same_endpoint:
+            credentials = self.store.credentials
+        return get_dataitem(url, credentials)
 
     # -- metadata -----------------------------------------------------------------------------
     def stat(self) -> FileStat:

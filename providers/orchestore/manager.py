@@ -22,12 +22,12 @@ __all__ = ["STORES", "StoreManager", "default_manager"]
 
 #: store family -> (module, class, extra that installs its SDK); None: not implemented yet
 STORES: Final[dict[str, tuple[str, str, str] | None]] = {
-    "azure": None,
+    "azure": ("orchestore.stores.azure", "AzureStore", "azure"),
     "file": ("orchestore.stores.file", "FileStore", ""),
-    "gcs": None,
+    "gcs": ("orchestore.stores.gcs", "GCSStore", "gcs"),
     "http": ("orchestore.stores.http", "HttpStore", ""),
     "memory": ("orchestore.stores.memory", "MemoryStore", ""),
-    "s3": None,
+    "s3": ("orchestore.stores.s3", "S3Store", "s3"),
     "store": None,
     "v3io": None,
 }

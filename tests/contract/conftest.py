@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 
 import orchestore
+from tests.servers.azurite import azure_contract_case
+from tests.servers.gcs_emulator import gcs_contract_case
 from tests.servers.http_server import HttpFileServer
+from tests.servers.moto_server import s3_contract_case
 
 _counter = itertools.count()
 
@@ -78,6 +81,9 @@ SPECS = [
         ),
     ),
     StoreSpec("http", _http_case, writable=False, appendable=False, listable=False),
+    StoreSpec("az", azure_contract_case, writable=True, appendable=False, listable=True),
+    StoreSpec("gs", gcs_contract_case, writable=True, appendable=False, listable=True),
+    StoreSpec("s3", s3_contract_case, writable=True, appendable=False, listable=True),
 ]
 
 

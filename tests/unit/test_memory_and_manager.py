@@ -112,8 +112,8 @@ def test_wrong_credentials_type_or_field_is_named() -> None:
 
 
 def test_schemes_of_later_releases_say_so() -> None:
-    with pytest.raises(UnsupportedOperationError, match="s3:// store is not implemented"):
-        orchestore.get_dataitem("s3://bucket/key")
+    with pytest.raises(UnsupportedOperationError, match="v3io:// store is not implemented"):
+        orchestore.get_dataitem("v3io:///bigdata/key")
 
 
 def test_errors_form_one_tree_and_pickle() -> None:

@@ -87,6 +87,10 @@ class FsspecStore(Store):
         """Translate an SDK error fsspec left untranslated; None to use the generic mapping."""
         return None
 
+    def _write_options(self, url: StoreURL) -> dict[str, Any]:
+        """Extra arguments for the filesystem's ``open(..., "wb")``, e.g. the content type."""
+        return {}
+
     def _default_credentials(self) -> CredentialsModel:
         assert self.credentials_type is not None
         return self.credentials_type()
@@ -141,7 +145,11 @@ class FsspecStore(Store):
         self.require_key(url)
         with self.translated(url):
             file = self.fs.open(
-                self.fs_path(url), "wb", block_size=self.block_size, autocommit=False
+                self.fs_path(url),
+                "wb",
+                block_size=self.block_size,
+                autocommit=False,
+                **self._write_options(url),
             )
         return _FsspecWriter(url, file, self)
 

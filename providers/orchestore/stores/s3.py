@@ -1,0 +1,602 @@
+"""s3://bucket/key on AWS or any S3-compatible endpoint, on s3fs with a hermetic SDK session.
+
+Why a hand-built session: botocore reads AWS_* variables, ``~/.aws/config`` and the instance
+metadata endpoint on its own, so "explicit credentials" could silently become "whatever this
+pod has" (another endpoint from AWS_ENDPOINT_URL, another profile from AWS_PROFILE). Here the
+aiobotocore session sees no environment and no config file, and its only credential source is
+the S3Credentials model: keys, a profile read from the named file, a role assumed through STS
+(refreshed before it expires), or, only with ``use_ambient_identity``, the SDK's default chain.
+
+The rest is s3fs through FsspecStore: multipart writes in block_size parts, aborted on error;
+reads that stream one GET straight into the caller's buffer (_S3Reader); small writes as one
+PutObject; server-side copies (CopyObject, or UploadPartCopy parts for big objects, with the
+upload aborted if a part fails). Content types follow the key's suffix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import io
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, BinaryIO, ClassVar
+
+import aiohttp
+import s3fs
+from aiobotocore.config import AioConfig
+from aiobotocore.credentials import (
+    AioAssumeRoleCredentialFetcher,
+    AioCredentialResolver,
+    AioCredentials,
+    AioDeferredRefreshableCredentials,
+)
+from aiobotocore.session import AioSession
+from botocore import configloader
+from botocore.configprovider import (
+    BOTOCORE_DEFAUT_SESSION_VARIABLES,
+    DEFAULT_PROXIES_CONFIG_VARS,
+    DEFAULT_S3_CONFIG_VARS,
+    ConfigChainFactory,
+    ConfigValueStore,
+    SectionConfigProvider,
+)
+from botocore.credentials import CredentialProvider, Credentials
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConfigNotFound,
+    ConfigParseError,
+    HTTPClientError,
+    NoCredentialsError,
+    ProfileNotFound,
+    SSLError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from fsspec.asyn import sync
+
+from orchestore.credentials.s3 import S3Credentials
+from orchestore.errors import (
+    CredentialsError,
+    InvalidURLError,
+    NotFoundError,
+    OrchestoreError,
+    PermissionDeniedError,
+    StoreUnavailableError,
+)
+from orchestore.stores.base import Buffer, FileStat, guess_content_type
+from orchestore.stores.fsspec_store import FsspecStore
+from orchestore.urls import StoreURL
+
+__all__ = ["S3Store"]
+
+MiB = 1024 * 1024
+#: content types S3 reports when the writer set none: the key's suffix says more
+_GENERIC_TYPES = frozenset({None, "binary/octet-stream", "application/octet-stream"})
+_REFUSED_KEYS = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch"})
+_BAD_TOKENS = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired"}
+)
+_DENIED = frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem", "403"})
+#: what a response body can fail with mid-stream (the reader resumes from where it was)
+_STREAM_ERRORS = (BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+#: bytes a reader buffers for small reads; large reads go straight into the caller's buffer
+READ_BUFFER = 1 * MiB
+_CredentialsLoader = Callable[[], Awaitable[Any]]
+
+
+class _ModelCredentialProvider(CredentialProvider):
+    """The only credential source of a hermetic session: what the S3Credentials model says."""
+
+    METHOD = "orchestore"
+
+    def __init__(self, load: _CredentialsLoader) -> None:
+        super().__init__()
+        self._load = load
+
+    async def load(self) -> Any:  # type: ignore[override]
+        return await self._load()
+
+
+def _hermetic_session(load: _CredentialsLoader) -> AioSession:
+    """An aiobotocore session that reads no AWS_* variable and no ~/.aws file."""
+    session = AioSession()
+    factory = ConfigChainFactory(session=session, environ={})
+
+    def chains(variables: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
+        # Only session instance variables and built-in defaults: no env, no config file.
+        return {
+            name: factory.create_config_chain(
+                instance_name=name, default=spec[2], conversion_func=spec[3]
+            )
+            for name, spec in variables.items()
+        }
+
+    mapping = chains(BOTOCORE_DEFAUT_SESSION_VARIABLES)
+    mapping["s3"] = SectionConfigProvider("s3", session, chains(DEFAULT_S3_CONFIG_VARS))
+    mapping["proxies_config"] = SectionConfigProvider(
+        "proxies_config", session, chains(DEFAULT_PROXIES_CONFIG_VARS)
+    )
+    session.register_component("config_store", ConfigValueStore(mapping=mapping))
+    for name in ("config_file", "credentials_file"):
+        session.set_config_variable(name, os.devnull)  # not a regular file: nothing is read
+    session.set_config_variable("ignore_configured_endpoint_urls", True)
+    session.register_component(
+        "credential_provider", AioCredentialResolver([_ModelCredentialProvider(load)])
+    )
+    return session
+
+
+class S3Store(FsspecStore):
+    """s3:// with one S3Credentials; one store serves every bucket those credentials reach."""
+
+    family = "s3"
+    credentials_type = S3Credentials
+    credentials: S3Credentials
+
+    # -- the retry policy: bounded, so a dead endpoint fails in seconds, not minutes ----------
+    #: seconds to open a connection
+    connect_timeout: ClassVar[float] = 5.0
+    #: seconds to wait for a response (or the next bytes of a body)
+    read_timeout: ClassVar[float] = 60.0
+    #: botocore attempts per request, the first included ("standard" mode: jittered backoff)
+    max_attempts: ClassVar[int] = 3
+    #: s3fs's own attempts around botocore's (they also cover bodies cut short mid-read)
+    fs_attempts: ClassVar[int] = 2
+    #: concurrent part transfers in s3fs's put_file/get_file (its default, 10, holds 500 MiB)
+    max_concurrency: ClassVar[int] = 4
+
+    # -- role assumption and server-side copies -----------------------------------------------
+    #: lifetime asked for assumed-role credentials; botocore refreshes them 15 min before expiry
+    role_session_seconds: ClassVar[int] = 3600
+    #: the RoleSessionName of AssumeRole calls (shows in CloudTrail)
+    role_session_name: ClassVar[str] = "orchestore"
+    #: objects up to this size are copied with one CopyObject; larger ones part by part, so
+    #: that each request finishes well inside ``read_timeout`` (CopyObject allows 5 GiB)
+    multipart_copy_threshold: ClassVar[int] = 512 * MiB
+    #: bytes per UploadPartCopy request
+    copy_part_size: ClassVar[int] = 256 * MiB
+
+    def __init__(self, endpoint: StoreURL, credentials: S3Credentials | None = None) -> None:
+        super().__init__(endpoint, credentials)
+
+    def __repr__(self) -> str:
+        where = self.credentials.endpoint_url or "AWS"
+        return f"S3Store({where!r}, credentials from {self.credentials.source})"
+
+    # -- the filesystem -----------------------------------------------------------------------
+    def _make_filesystem(self) -> s3fs.S3FileSystem:
+        credentials = self.credentials
+        session = _hermetic_session(self._credentials_loader())
+        fs = s3fs.S3FileSystem(
+            anon=credentials.anonymous,
+            endpoint_url=credentials.endpoint_url,
+            session=session,
+            client_kwargs=self._client_kwargs(),
+            config_kwargs=self._config_kwargs(),
+            default_block_size=self.block_size,
+            max_concurrency=self.max_concurrency,
+            fixed_upload_size=True,  # every part is block_size bytes (the last may be less)
+            skip_instance_cache=True,
+            use_listings_cache=False,
+        )
+        fs.retries = self.fs_attempts
+        return fs
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        credentials = self.credentials
+        kwargs: dict[str, Any] = {}
+        if credentials.region:
+            kwargs["region_name"] = credentials.region
+        if credentials.ca_bundle:
+            kwargs["verify"] = credentials.ca_bundle
+        elif not credentials.verify_ssl:
+            kwargs["verify"] = False
+        return kwargs
+
+    def _config_kwargs(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+            "retries": {"total_max_attempts": self.max_attempts, "mode": "standard"},
+            "ignore_configured_endpoint_urls": True,
+        }
+        if self.credentials.endpoint_url:
+            # Many S3-compatible servers reject the CRC checksums botocore adds since 1.36.
+            config["request_checksum_calculation"] = "when_required"
+            config["response_checksum_validation"] = "when_required"
+        return config
+
+    def _credentials_loader(self) -> _CredentialsLoader:
+        """The coroutine that gives the session its credentials, checked as far as possible now."""
+        credentials = self.credentials
+        if credentials.anonymous:
+            return _nothing
+        if credentials.use_ambient_identity:
+            base = self._ambient_credentials
+        else:
+            static = self._profile_credentials() if credentials.profile else self._key_credentials()
+            base = functools.partial(_constant, static)
+        if credentials.role_arn is None:
+            return base
+        return functools.partial(self._assumed_role, base)
+
+    def _key_credentials(self) -> AioCredentials:
+        credentials = self.credentials
+        secret = credentials.secret_access_key
+        token = credentials.session_token
+        assert credentials.access_key_id is not None
+        assert secret is not None
+        return AioCredentials(
+            credentials.access_key_id,
+            secret.get_secret_value(),
+            token.get_secret_value() if token is not None else None,
+            method="orchestore-keys",
+        )
+
+    def _profile_credentials(self) -> AioCredentials:
+        """Static keys of ``profile`` in ``credentials_file``, read without botocore's chain."""
+        credentials = self.credentials
+        path = os.path.expanduser(credentials.credentials_file or "~/.aws/credentials")
+        where = f"profile '{credentials.profile}' of {path} ({credentials.source})"
+        try:
+            sections = configloader.raw_config_parse(path)
+        except ConfigNotFound:
+            raise CredentialsError(f"{where}: the credentials file does not exist") from None
+        except ConfigParseError:
+            raise CredentialsError(f"{where}: the credentials file cannot be parsed") from None
+        section = sections.get(credentials.profile or "")
+        if section is None:
+            raise CredentialsError(f"{where}: no such profile in the file")
+        fields = ("aws_access_key_id", "aws_secret_access_key")
+        missing = [name for name in fields if not section.get(name)]
+        if missing:
+            raise CredentialsError(
+                f"{where}: missing {', '.join(missing)} (only profiles with static keys are "
+                "supported; to assume a role, set role_arn)"
+            )
+        return AioCredentials(
+            section["aws_access_key_id"],
+            section["aws_secret_access_key"],
+            section.get("aws_session_token") or None,
+            method="orchestore-profile",
+        )
+
+    async def _ambient_credentials(self) -> Credentials:
+        """The SDK's default chain, which the user chose with use_ambient_identity=True."""
+        try:
+            found = await AioSession().get_credentials()
+        except ProfileNotFound:
+            found = None
+        if found is None:
+            raise CredentialsError(
+                f"use_ambient_identity=True ({self.credentials.source}), but the platform "
+                "provides no AWS identity (no AWS_* keys, web identity token, container or "
+                "instance-metadata credentials, or an unknown AWS_PROFILE)"
+            )
+        return found
+
+    async def _assumed_role(self, base: _CredentialsLoader) -> Credentials:
+        """Credentials of ``role_arn``, assumed with ``base`` and refreshed before expiry."""
+        source = await base()
+        credentials = self.credentials
+        client_creator = functools.partial(
+            _hermetic_session(_nothing).create_client,
+            endpoint_url=credentials.endpoint_url,
+            config=AioConfig(**self._config_kwargs()),
+            **self._client_kwargs(),
+        )
+        fetcher = AioAssumeRoleCredentialFetcher(
+            client_creator,
+            source,
+            credentials.role_arn,
+            extra_args={
+                "RoleSessionName": self.role_session_name,
+                "DurationSeconds": self.role_session_seconds,
+            },
+        )
+        return AioDeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method="orchestore-assume-role"
+        )
+
+    def close(self) -> None:
+        """Close the connection pool (the store may not be used afterwards)."""
+        with self._fs_lock:
+            fs, self._fs = self._fs, None
+        if fs is not None and getattr(fs, "_s3", None) is not None:  # a client was created
+            s3fs.S3FileSystem.close_session(fs.loop, fs._s3creator)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def open_reader(self, url: StoreURL) -> BinaryIO:
+        """A buffered, seekable reader that streams (see _S3Reader for why not fsspec's)."""
+        self.require_key(url)
+        with self.translated(url):
+            info = self.fs.info(self.fs_path(url))
+        if info.get("type") == "directory":
+            raise InvalidURLError("names a folder, not an object", url=url.display())
+        raw = _S3Reader(self, url, int(info["size"]), info.get("ETag"))
+        return io.BufferedReader(raw, buffer_size=READ_BUFFER)  # type: ignore[return-value]
+
+    # -- metadata -----------------------------------------------------------------------------
+    def _stat_from_info(self, info: dict[str, Any], url: StoreURL) -> FileStat:
+        if info.get("type") == "directory":
+            return FileStat(size=0, url=str(url), is_dir=True)
+        content_type = info.get("ContentType")
+        if content_type in _GENERIC_TYPES:
+            content_type = guess_content_type(url.path) or content_type
+        return FileStat(
+            size=int(info.get("size") or 0),
+            modified=info.get("LastModified"),
+            etag=info.get("ETag"),
+            content_type=content_type,
+            url=str(url),
+        )
+
+    # -- writes and copies --------------------------------------------------------------------
+    def write(self, url: StoreURL, data: Buffer) -> None:
+        """Up to one block: a single PutObject (atomic by itself); larger: multipart."""
+        view = memoryview(data).cast("B")
+        if view.nbytes > self.block_size:
+            super().write(url, view)
+            return
+        self.require_key(url)
+        path = self.fs_path(url)
+        with self.translated(url):
+            if self.fs.isdir(path):
+                raise InvalidURLError("names a folder, not an object", url=url.display())
+            self.fs.pipe_file(path, bytes(view), **self._put_options(url))
+
+    def _write_options(self, url: StoreURL) -> dict[str, Any]:
+        # s3fs passes them to CreateMultipartUpload / PutObject (it filters per operation).
+        return self._put_options(url)
+
+    @staticmethod
+    def _put_options(url: StoreURL) -> dict[str, Any]:
+        content_type = guess_content_type(url.path)
+        return {"ContentType": content_type} if content_type else {}
+
+    def copy_within(self, source: StoreURL, target: StoreURL) -> None:
+        """A server-side copy: CopyObject, or UploadPartCopy parts above the threshold."""
+        self.require_key(source)
+        self.require_key(target)
+        with self.translated(source):
+            info = self.fs.info(self.fs_path(source))
+            if info.get("type") == "directory":
+                raise InvalidURLError("names a folder, not an object", url=source.display())
+        copy_source = {"Bucket": source.bucket, "Key": source.path}
+        with self.translated(target):
+            if info["size"] <= self.multipart_copy_threshold:
+                self.fs.call_s3(
+                    "copy_object", Bucket=target.bucket, Key=target.path, CopySource=copy_source
+                )
+            else:
+                self._multipart_copy(copy_source, target, info)
+
+    def _multipart_copy(
+        self, copy_source: dict[str, str], target: StoreURL, info: dict[str, Any]
+    ) -> None:
+        """UploadPartCopy part by part; a failure aborts the upload, so nothing is left."""
+        extra = {"ContentType": info["ContentType"]} if info.get("ContentType") else {}
+        upload = self.fs.call_s3(
+            "create_multipart_upload", Bucket=target.bucket, Key=target.path, **extra
+        )
+        ids = {"Bucket": target.bucket, "Key": target.path, "UploadId": upload["UploadId"]}
+        try:
+            parts = [
+                {"PartNumber": number, "ETag": self._copy_part(ids, number, copy_source, span)}
+                for number, span in enumerate(_spans(info["size"], self.copy_part_size), 1)
+            ]
+            self.fs.call_s3("complete_multipart_upload", MultipartUpload={"Parts": parts}, **ids)
+        except BaseException:
+            self.fs.call_s3("abort_multipart_upload", **ids)
+            raise
+
+    def _copy_part(
+        self, ids: dict[str, str], number: int, copy_source: dict[str, str], span: str
+    ) -> str:
+        result = self.fs.call_s3(
+            "upload_part_copy",
+            PartNumber=number,
+            CopySource=copy_source,
+            CopySourceRange=span,
+            **ids,
+        )
+        return result["CopyPartResult"]["ETag"]
+
+    # -- errors -------------------------------------------------------------------------------
+    def _map_error(self, exc: BaseException, url: StoreURL) -> OrchestoreError | None:
+        where = url.display()
+        source = f"credentials: {self.credentials.source}"
+        client_error = _find(exc, ClientError)
+        if client_error is not None:
+            return self._map_client_error(client_error, url, source)
+        if _find(exc, SSLError) is not None:
+            return CredentialsError(
+                "TLS certificate verification failed; set ca_bundle, or verify_ssl=False for a "
+                "test endpoint",
+                url=where,
+            )
+        if _find(exc, NoCredentialsError) is not None:
+            return CredentialsError(f"the SDK found no credentials ({source})", url=where)
+        unreachable = _find(exc, BotoConnectionError) or _find(exc, HTTPClientError)
+        if unreachable is not None or isinstance(exc, TimeoutError):
+            endpoint = self.credentials.endpoint_url or "AWS S3"
+            return StoreUnavailableError(
+                f"cannot reach {endpoint}: {type(unreachable or exc).__name__} (gave up after "
+                f"at most {self.max_attempts * self.fs_attempts} attempts)",
+                url=where,
+            )
+        if isinstance(exc, BotoCoreError):
+            return StoreUnavailableError(f"s3 request failed: {type(exc).__name__}", url=where)
+        return None
+
+    def _map_client_error(
+        self, error: ClientError, url: StoreURL, source: str
+    ) -> OrchestoreError | None:
+        where = url.display()
+        code = _code(error)
+        if code == "403" and error.operation_name in ("HeadObject", "HeadBucket"):
+            code = self._forbidden_code(url)  # a HEAD answer has no body to say why
+        if error.operation_name == "AssumeRole":
+            return CredentialsError(
+                f"assuming role {self.credentials.role_arn} failed: {code or 'refused'} ({source})",
+                url=where,
+            )
+        if code == "PreconditionFailed":
+            return StoreUnavailableError(
+                "the object changed while it was being read; read it again", url=where
+            )
+        if code == "NoSuchBucket":
+            return NotFoundError(f"bucket '{url.bucket}' does not exist", url=where)
+        if code in _REFUSED_KEYS:
+            what = "access key id" if code == "InvalidAccessKeyId" else "secret access key"
+            return CredentialsError(f"the server refused the {what} ({code}; {source})", url=where)
+        if code in _BAD_TOKENS:
+            return CredentialsError(
+                f"the session token is invalid or expired ({code}; {source})", url=where
+            )
+        if code in _DENIED:
+            if self.credentials.anonymous:
+                source = "unsigned requests (anonymous=True): the data is not public"
+            return PermissionDeniedError(f"access denied ({source})", url=where)
+        return None
+
+    def _forbidden_code(self, url: StoreURL) -> str:
+        """Why a HEAD was refused: one ranged GET (or a one-key listing) returns the code."""
+        try:
+            if url.path and not url.path.endswith("/"):
+                self.fs.call_s3("get_object", Bucket=url.bucket, Key=url.path, Range="bytes=0-0")
+            else:
+                self.fs.call_s3("list_objects_v2", Bucket=url.bucket, MaxKeys=1)
+        except Exception as exc:
+            error = _find(exc, ClientError)
+            if error is not None:
+                return _code(error)
+        return "403"
+
+
+class _S3Reader(io.RawIOBase):
+    """A seekable object reader: one streaming GET per sequential run, no read-ahead copies.
+
+    Why not fsspec's file: its read-ahead cache fetches each block whole (the HTTP body is
+    collected and joined) while still holding the previous block, so one reader costs several
+    blocks of memory. Here bytes go from the socket into the caller's buffer. A seek drops the
+    response and the next read opens a ranged GET (pinned to the ETag, so a replaced object
+    is an error, not a mix); a connection dropped mid-body resumes from the current position.
+    """
+
+    def __init__(self, store: S3Store, url: StoreURL, size: int, etag: str | None) -> None:
+        super().__init__()
+        self._store, self._url, self._size, self._etag = store, url, size, etag
+        self._position = 0
+        self._body: Any = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        if base + offset != self._position:
+            self._drop()
+            self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if not view.nbytes or self._position >= self._size:
+            return 0
+        attempts = self._store.fs_attempts
+        for attempt in range(1, attempts + 1):
+            filled = [0]
+            try:
+                self._fill(view[: self._size - self._position], filled)
+            except _STREAM_ERRORS as exc:
+                self._drop()
+                if not filled[0]:
+                    if attempt < attempts:
+                        continue  # the connection dropped: resume from the same position
+                    with self._store.translated(self._url):
+                        raise exc from None
+            self._position += filled[0]
+            return filled[0]
+        return 0  # unreachable: the last attempt returns or raises
+
+    def _fill(self, view: memoryview, filled: list[int]) -> None:
+        if self._body is None:
+            self._body = self._open()
+        sync(self._store.fs.loop, _fill_from, self._body, view, filled)
+
+    def _open(self) -> Any:
+        conditions = {"IfMatch": self._etag} if self._etag else {}
+        with self._store.translated(self._url):
+            response = self._store.fs.call_s3(
+                "get_object",
+                Bucket=self._url.bucket,
+                Key=self._url.path,
+                Range=f"bytes={self._position}-",
+                **conditions,
+            )
+        return response["Body"]
+
+    def _drop(self) -> None:
+        body, self._body = self._body, None
+        if body is not None:
+            with contextlib.suppress(Exception):  # the loop may be gone at interpreter exit
+                sync(self._store.fs.loop, _close_body, body)
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
+
+
+async def _fill_from(body: Any, view: memoryview, filled: list[int]) -> None:
+    """Read into ``view`` until it is full or the body ends; ``filled`` counts even on error."""
+    while filled[0] < view.nbytes:
+        count = await body.readinto(view[filled[0] :])
+        if not count:
+            return
+        filled[0] += count
+
+
+async def _close_body(body: Any) -> None:
+    body.close()
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _constant(value: Any) -> Any:
+    return value
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _find(exc: BaseException | None, kind: type[BaseException]) -> Any:
+    """``exc`` or the first of its causes that is a ``kind``."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _spans(size: int, part: int) -> Iterator[str]:
+    """``bytes=a-b`` ranges of at most ``part`` bytes covering ``size`` bytes."""
+    for start in range(0, size, part):
+        yield f"bytes={start}-{min(start + part, size) - 1}"
