@@ -70,7 +70,38 @@ def _http_case(request: pytest.FixtureRequest, tmp_path: Path) -> StoreCase:
     return StoreCase("http", f"{server.base_url}/contract-{next(_counter)}/", seed)
 
 
-# One line per store. Later stores (s3, azure, gcs, v3io, store://) join here.
+def _s3_from_vault_case(request: pytest.FixtureRequest, tmp_path: Path) -> StoreCase:
+    """s3 on moto with credentials that exist only in Vault (OpenBao), under MLRun's key names,
+    resolved through ``resolve_credentials(url, vault=...)`` with a read-only Vault token."""
+    from orchestore.credentials import VaultConnection, VaultSecretRef, resolve_credentials
+    from tests.servers.moto_server import ADMIN_KEY_ID, ADMIN_SECRET, REGION
+
+    case = s3_contract_case(request, tmp_path)
+    assert isinstance(case, StoreCase)
+    bao = request.getfixturevalue("openbao")
+    moto = request.getfixturevalue("moto_server")
+    path = "orchestore/contract/s3"
+    bao.put_secret(
+        "secret",
+        path,
+        {
+            "AWS_ACCESS_KEY_ID": ADMIN_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": ADMIN_SECRET,
+            "S3_ENDPOINT_URL": moto.endpoint_url,
+            "AWS_REGION": REGION,
+        },
+    )
+    bao.write_policy("contract-s3-read", f'path "secret/data/{path}" {{ capabilities = ["read"] }}')
+    token = bao.create_token(["contract-s3-read"])
+    secret = VaultSecretRef(
+        connection=VaultConnection(url=bao.address, token=token), mount="secret", path=path
+    )
+    credentials = resolve_credentials(case.folder_url, vault=secret)
+    assert credentials is not None and "Vault" in credentials.source
+    return StoreCase("s3-vault", case.folder_url, case.seed, credentials=credentials)
+
+
+# One line per store. Later stores (v3io, store://) join here.
 SPECS = [
     StoreSpec("file", lambda request, tmp: StoreCase("file", f"file://{tmp}/data/", _seed_file)),
     StoreSpec("path", lambda request, tmp: StoreCase("path", f"{tmp}/data/", _seed_file)),
@@ -84,6 +115,7 @@ SPECS = [
     StoreSpec("az", azure_contract_case, writable=True, appendable=False, listable=True),
     StoreSpec("gs", gcs_contract_case, writable=True, appendable=False, listable=True),
     StoreSpec("s3", s3_contract_case, writable=True, appendable=False, listable=True),
+    StoreSpec("s3-vault", _s3_from_vault_case, writable=True, appendable=False, listable=True),
 ]
 
 
