@@ -587,3 +587,15 @@ def test_url_account_must_match_the_credentials(key_credentials: AzureCredential
 def test_object_operations_need_a_key(key_credentials: AzureCredentials, folder: str) -> None:
     with pytest.raises(InvalidURLError, match="object key"):
         orchestore.get_dataitem(folder, key_credentials).open("wb")
+
+
+def test_account_host_in_the_url_selects_the_endpoint() -> None:
+    """Without blob_endpoint, the URL's account host (sovereign clouds too) is the endpoint;
+    abfs (dfs) and wasbs (blob) URLs of one account share one store. No request is made."""
+    credentials = AzureCredentials(account_name="sovereign1", account_key="a2V5")
+    dfs = orchestore.get_dataitem("abfss://c@sovereign1.dfs.core.chinacloudapi.cn/x", credentials)
+    blob = orchestore.get_dataitem("wasbs://c@sovereign1.blob.core.chinacloudapi.cn/x", credentials)
+    assert dfs.store is blob.store
+    assert dfs.store.fs.service_client.url == "https://sovereign1.blob.core.chinacloudapi.cn/"  # type: ignore[attr-defined]
+    plain = orchestore.get_dataitem("az://c/x", credentials)
+    assert plain.store.fs.service_client.url == "https://sovereign1.blob.core.windows.net/"  # type: ignore[attr-defined]

@@ -181,12 +181,7 @@ class _BufferWriter(io.RawIOBase):
 
 
 class _BlobFile(AzureBlobFile):
-    """adlfs's blob file, staging each block as a stream rather than one raw bytes body.
-
-    aiohttp sends a bytes body in one piece, blocking the event loop for a 16 MiB block (and
-    warns about it); a BytesIO over the same bytes is sent in chunks, without a copy when the
-    block is the whole buffer.
-    """
+    """adlfs's blob file with leaner reads and streamed block uploads (see each method)."""
 
     async def _async_fetch_range(self, start: int, end: int | None = None, **kwargs: Any) -> bytes:
         """One ranged download, its chunks written in parallel straight into one buffer.
@@ -209,6 +204,8 @@ class _BlobFile(AzureBlobFile):
     async def _stage_block(
         self, data: bytes, start: int, end: int, block_id: str, semaphore: asyncio.Semaphore
     ) -> str:
+        """Stage one block as a stream: aiohttp sends a raw bytes body in one piece, blocking
+        the event loop (and warns); a BytesIO over the whole buffer is sent without a copy."""
         async with semaphore:
             chunk = data if (start, end) == (0, len(data)) else data[start:end]
             async with self.container_client.get_blob_client(blob=self.blob) as blob:
@@ -293,7 +290,9 @@ class AzureStore(FsspecStore):
                 creds.client_secret.get_secret_value(),
                 authority=creds.authority_host,  # explicit: AZURE_AUTHORITY_HOST is not read
             )
-        return DefaultAzureCredential()  # use_ambient_identity=True, checked by the model
+        if creds.use_ambient_identity:
+            return DefaultAzureCredential()
+        raise CredentialsError(f"AzureCredentials from {creds.source}: no method configured")
 
     def _account_url(self) -> str:
         if self.credentials.blob_endpoint is not None:
