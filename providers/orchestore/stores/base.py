@@ -33,7 +33,14 @@ from orchestore.errors import (
 )
 from orchestore.urls import StoreURL
 
-__all__ = ["AtomicWriter", "FileStat", "ReadOnlyStore", "Store", "guess_content_type"]
+__all__ = [
+    "AtomicWriter",
+    "FileStat",
+    "ReadOnlyStore",
+    "SeekableStream",
+    "Store",
+    "guess_content_type",
+]
 
 Buffer = bytes | bytearray | memoryview
 #: bytes per read/write when a stream is copied through this process
@@ -62,6 +69,50 @@ class FileStat:
 def guess_content_type(name: str) -> str | None:
     """The MIME type implied by a file name's suffix, if any."""
     return mimetypes.guess_type(name, strict=False)[0]
+
+
+class SeekableStream(io.RawIOBase):
+    """Base of readers that stream from a position over ranged requests.
+
+    Reading continues one response; a seek only moves the position and calls ``_restart()``
+    so the subclass drops its response and reopens at the new position on the next read.
+    Subclasses implement ``readinto``, ``_restart`` and ``_total_size`` (for SEEK_END).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._position + offset
+        else:
+            target = self._total_size() + offset
+        if target < 0:
+            raise ValueError(f"negative seek position {target}")
+        if target != self._position:
+            self._restart()
+            self._position = target
+        return self._position
+
+    @abstractmethod
+    def _restart(self) -> None:
+        """Drop the current response: the next read starts at the new position."""
+
+    @abstractmethod
+    def _total_size(self) -> int:
+        """The object's size in bytes."""
 
 
 class AtomicWriter(io.BufferedIOBase):

@@ -34,7 +34,7 @@ from orchestore.errors import (
     StoreUnavailableError,
     UnsupportedOperationError,
 )
-from orchestore.stores.base import FileStat, ReadOnlyStore
+from orchestore.stores.base import FileStat, ReadOnlyStore, SeekableStream
 from orchestore.urls import StoreURL, redact_url
 
 __all__ = ["HttpStore"]
@@ -162,39 +162,19 @@ def _network_errors(url: StoreURL) -> Iterator[None]:
         ) from None
 
 
-class _HttpReader(io.RawIOBase):
+class _HttpReader(SeekableStream):
     """A seekable stream over ranged GETs: reading continues one response, seeking reopens."""
 
     def __init__(self, store: HttpStore, url: StoreURL) -> None:
         super().__init__()
         self._store, self._url = store, url
-        self._position = 0
         self._size: int | None = None
         self._response: _Response | None = None
         self._eof = False
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._position + offset
-        else:
-            target = self._total_size() + offset
-        if target < 0:
-            raise ValueError(f"negative seek position {target}")
-        if target != self._position:
-            self._drop_response()
-            self._position, self._eof = target, False
-        return self._position
+    def _restart(self) -> None:
+        self._drop_response()
+        self._eof = False
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         if self._eof or not len(buffer):

@@ -67,7 +67,7 @@ from orchestore.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
-from orchestore.stores.base import Buffer, FileStat, guess_content_type
+from orchestore.stores.base import Buffer, FileStat, SeekableStream, guess_content_type
 from orchestore.stores.fsspec_store import FsspecStore
 from orchestore.urls import StoreURL
 
@@ -478,7 +478,7 @@ class S3Store(FsspecStore):
         return "403"
 
 
-class _S3Reader(io.RawIOBase):
+class _S3Reader(SeekableStream):
     """A seekable object reader: one streaming GET per sequential run, no read-ahead copies.
 
     Why not fsspec's file: its read-ahead cache fetches each block whole (the HTTP body is
@@ -491,26 +491,13 @@ class _S3Reader(io.RawIOBase):
     def __init__(self, store: S3Store, url: StoreURL, size: int, etag: str | None) -> None:
         super().__init__()
         self._store, self._url, self._size, self._etag = store, url, size, etag
-        self._position = 0
         self._body: Any = None
 
-    def readable(self) -> bool:
-        return True
+    def _restart(self) -> None:
+        self._drop()
 
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError(f"negative seek position {base + offset}")
-        if base + offset != self._position:
-            self._drop()
-            self._position = base + offset
-        return self._position
+    def _total_size(self) -> int:
+        return self._size
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
