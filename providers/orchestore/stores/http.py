@@ -14,12 +14,8 @@ Here:
 from __future__ import annotations
 
 import base64
-import contextlib
-import http.client
 import io
 import ssl
-import threading
-from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
@@ -34,6 +30,9 @@ from orchestore.errors import (
     StoreUnavailableError,
     UnsupportedOperationError,
 )
+from orchestore.stores._http_client import Pool as _Pool
+from orchestore.stores._http_client import Response as _Response
+from orchestore.stores._http_client import send, tls_context
 from orchestore.stores.base import FileStat, ReadOnlyStore, SeekableStream
 from orchestore.urls import StoreURL, redact_url
 
@@ -42,124 +41,7 @@ __all__ = ["HttpStore"]
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NO_HEAD = frozenset({405, 501})  # servers that refuse HEAD: stat falls back to a ranged GET
-_IDLE_CONNECTIONS = 16
 _READ_BUFFER = 1 << 20
-_Connection = http.client.HTTPConnection
-
-
-class _Pool:
-    """Idle keep-alive connections to one origin, reused last-in first-out."""
-
-    def __init__(
-        self, scheme: str, host: str, port: int | None, timeout: float, tls: ssl.SSLContext | None
-    ) -> None:
-        self.scheme, self.host, self.port = scheme, host.strip("[]"), port
-        self.timeout, self.tls = timeout, tls
-        self._idle: list[_Connection] = []
-        self._lock = threading.Lock()
-
-    def new(self) -> _Connection:
-        if self.scheme == "https":
-            return http.client.HTTPSConnection(
-                self.host, self.port, timeout=self.timeout, context=self.tls
-            )
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-
-    def take(self) -> tuple[_Connection, bool]:
-        """A connection, and whether it was reused (a reused one may have gone stale)."""
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
-        return self.new(), False
-
-    def give_back(self, connection: _Connection) -> None:
-        with self._lock:
-            if len(self._idle) < _IDLE_CONNECTIONS:
-                self._idle.append(connection)
-                return
-        connection.close()
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
-
-
-class _Response:
-    """A response plus the connection it came on; returns the connection when fully read."""
-
-    def __init__(
-        self,
-        raw: http.client.HTTPResponse,
-        connection: _Connection,
-        pool: _Pool | None,
-        url: StoreURL,
-    ) -> None:
-        self.raw, self.connection, self.pool, self.url = raw, connection, pool, url
-        self.status = raw.status
-
-    def header(self, name: str) -> str | None:
-        return self.raw.getheader(name)
-
-    def read_all(self) -> bytes:
-        with _network_errors(self.url):
-            try:
-                body = self.raw.read()
-            except http.client.IncompleteRead as exc:
-                self.close()
-                raise _truncated(self.url, len(exc.partial), exc.expected) from None
-        self.close()
-        return body
-
-    def readinto(self, buffer: memoryview) -> int:
-        with _network_errors(self.url):
-            count = self.raw.readinto(buffer)
-        if count == 0 and len(buffer) and self.raw.length:
-            missing = self.raw.length
-            self.close()
-            raise _truncated(self.url, None, missing)
-        return count
-
-    def close(self) -> None:
-        """Release the connection: back to the pool when the body was consumed, else closed."""
-        reusable = self.raw.isclosed() and not self.raw.will_close and self.pool is not None
-        if not self.raw.isclosed():
-            self.raw.close()
-        if reusable and self.pool is not None:
-            self.pool.give_back(self.connection)
-        else:
-            self.connection.close()
-
-
-def _truncated(url: StoreURL, got: int | None, missing: int | None) -> StoreUnavailableError:
-    detail = f"{missing} bytes missing" if missing is not None else "body ended early"
-    return StoreUnavailableError(
-        f"truncated response: the body is shorter than its Content-Length ({detail})"
-        + (f" after {got} bytes" if got is not None else ""),
-        url=url.display(),
-    )
-
-
-@contextlib.contextmanager
-def _network_errors(url: StoreURL) -> Iterator[None]:
-    """Map socket/TLS failures to StoreUnavailableError or CredentialsError."""
-    try:
-        yield
-    except OrchestoreError:
-        raise
-    except ssl.SSLCertVerificationError as exc:
-        raise CredentialsError(
-            f"TLS certificate verification failed ({exc.verify_message}); set ca_bundle, or "
-            "verify_ssl=False for a test server",
-            url=url.display(),
-        ) from None
-    except TimeoutError:
-        raise StoreUnavailableError("timed out", url=url.display()) from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise StoreUnavailableError(
-            f"cannot reach {url.endpoint}: {type(exc).__name__}: {exc}", url=url.display()
-        ) from None
 
 
 class _HttpReader(SeekableStream):
@@ -346,23 +228,7 @@ class HttpStore(ReadOnlyStore):
 
     def _send(self, pool: _Pool, method: str, url: StoreURL, headers: dict[str, str]) -> _Response:
         target = (url.path or "/") + (f"?{url.query}" if url.query else "")
-        keep = pool if pool is self._pool else None
-        with _network_errors(url):
-            for attempt in range(2):
-                connection, reused = pool.take()
-                try:
-                    connection.request(method, target, headers=headers)
-                    raw = connection.getresponse()
-                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                    connection.close()
-                    if reused and attempt == 0:
-                        continue  # the server closed an idle keep-alive connection; retry fresh
-                    raise
-                except BaseException:
-                    connection.close()
-                    raise
-                return _Response(raw, connection, keep, url)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return send(pool, method, target, headers, url, keep=pool is self._pool)
 
     def _auth_headers(self) -> dict[str, str]:
         """Request headers with secrets revealed: built per request, never stored or logged."""
@@ -380,11 +246,7 @@ class HttpStore(ReadOnlyStore):
 
 
 def _tls_context(credentials: HttpCredentials) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=credentials.ca_bundle)
-    if not credentials.verify_ssl:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+    return tls_context(credentials.verify_ssl, credentials.ca_bundle)
 
 
 def _raise_for_status(response: _Response, url: StoreURL) -> None:
