@@ -20,6 +20,7 @@ pytest_plugins: list[str] = [
     "tests.servers.gcs_emulator",
     "tests.servers.moto_server",
     "tests.servers.openbao",
+    "tests.servers.v3io_server",
 ]
 
 HTTP_USER = "reader"

@@ -30,6 +30,21 @@ from orchestore.stores.base import FileStat
 from orchestore.stores.memory import get_in_memory_item, set_in_memory_item
 from orchestore.urls import ArtifactRef, StoreURL, parse_url
 
+#: catalog functions, imported on first use: the catalog needs SQLAlchemy (extra ``catalog``)
+_LAZY = {
+    name: "orchestore.catalog.api" for name in ("delete_artifact", "list_artifacts", "log_artifact")
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the artifact catalog only when one of its functions is asked for."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'orchestore' has no attribute {name!r}")
+
+
 __all__ = [
     "ArtifactRef",
     "CredentialsError",
@@ -50,8 +65,11 @@ __all__ = [
     "VaultUnavailableError",
     "__version__",
     "default_manager",
+    "delete_artifact",
     "get_dataitem",
     "get_in_memory_item",
+    "list_artifacts",
+    "log_artifact",
     "parse_url",
     "set_in_memory_item",
 ]

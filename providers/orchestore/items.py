@@ -89,6 +89,17 @@ class DataItem:
         """The lower-cased file extension, e.g. ``.csv``."""
         return self.store_url.suffix
 
+    @property
+    def meta(self) -> Any:
+        """The catalog record behind a store:// item (its version now); None for other stores."""
+        describe = getattr(self.store, "artifact_meta", None)
+        return describe(self.store_url) if describe is not None else None
+
+    @property
+    def artifact_url(self) -> str | None:
+        """The store:// URL pinned to that version's uid (it never moves); None elsewhere."""
+        return getattr(self.meta, "url", None)
+
     # -- bytes ------------------------------------------------------------------------------------
     def get(self, offset: int = 0, size: int | None = None) -> bytes:
         """Bytes from ``offset``; ``size=None`` or ``0`` reads to the end (as MLRun does)."""

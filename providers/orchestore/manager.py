@@ -14,35 +14,29 @@ import threading
 from typing import Any, Final
 
 from orchestore.credentials.base import CredentialsModel
-from orchestore.errors import CredentialsError, MissingDependencyError, UnsupportedOperationError
+from orchestore.errors import CredentialsError, MissingDependencyError
 from orchestore.stores.base import Store
 from orchestore.urls import SCHEMES, StoreURL, parse_url
 
 __all__ = ["STORES", "StoreManager", "default_manager"]
 
-#: store family -> (module, class, extra that installs its SDK); None: not implemented yet
-STORES: Final[dict[str, tuple[str, str, str] | None]] = {
+#: store family -> (module, class, extra that installs its SDK; "" when the core suffices)
+STORES: Final[dict[str, tuple[str, str, str]]] = {
     "azure": ("orchestore.stores.azure", "AzureStore", "azure"),
     "file": ("orchestore.stores.file", "FileStore", ""),
     "gcs": ("orchestore.stores.gcs", "GCSStore", "gcs"),
     "http": ("orchestore.stores.http", "HttpStore", ""),
     "memory": ("orchestore.stores.memory", "MemoryStore", ""),
     "s3": ("orchestore.stores.s3", "S3Store", "s3"),
-    "store": None,
-    "v3io": None,
+    "store": ("orchestore.stores.artifacts", "ArtifactStore", "catalog"),
+    "v3io": ("orchestore.stores.v3io", "V3ioStore", "v3io"),
 }
 assert set(STORES) == set(SCHEMES.values()), "every URL family needs a row in STORES"
 
 
 def store_class(url: StoreURL) -> type[Store]:
     """The class serving ``url``'s family, imported on first use."""
-    row = STORES[url.family]
-    if row is None:
-        raise UnsupportedOperationError(
-            f"the {url.scheme}:// store is not implemented in this release of orchestore",
-            url=url.display(),
-        )
-    module_name, class_name, extra = row
+    module_name, class_name, extra = STORES[url.family]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -332,6 +332,9 @@ def _parse_store(scheme: str, rest: str, url: str) -> StoreURL:
                 f"unknown artifact kind '{kind}'; expected one of {', '.join(ARTIFACT_KINDS)}",
                 url=url,
             )
+        if not reference and _PROJECT_RE.match(project):
+            # store://<kind>/<project>/ is the project's folder: listing it lists the keys
+            return StoreURL(scheme=scheme, artifact=ArtifactRef(project=project, key="", kind=kind))
     elif len(segments) == 2:
         kind, (project, reference) = "artifacts", segments
     else:

@@ -101,7 +101,34 @@ def _s3_from_vault_case(request: pytest.FixtureRequest, tmp_path: Path) -> Store
     return StoreCase("s3-vault", case.folder_url, case.seed, credentials=credentials)
 
 
-# One line per store. Later stores (v3io, store://) join here.
+def _v3io_case(request: pytest.FixtureRequest, tmp_path: Path) -> StoreCase:
+    """v3io on the project's web-API test server, seeded with raw http.client PUTs."""
+    import http.client
+    from urllib.parse import quote
+
+    from orchestore.credentials import V3ioCredentials
+    from tests.servers.v3io_server import V3IO_ACCESS_KEY, V3ioServer
+
+    server: V3ioServer = request.getfixturevalue("v3io_server")
+    prefix = "v3io:///bigdata/"
+
+    def seed(url: str, data: bytes) -> None:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+        try:
+            path = "/bigdata/" + quote(url.removeprefix(prefix))
+            connection.request("PUT", path, data, {"X-v3io-session-key": V3IO_ACCESS_KEY})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+        finally:
+            connection.close()
+
+    credentials = V3ioCredentials(api_url=server.api_url, access_key=V3IO_ACCESS_KEY)
+    folder = f"{prefix}contract-{next(_counter)}-{tmp_path.name[-12:]}/"
+    return StoreCase("v3io", folder, seed, credentials=credentials)
+
+
+# One line per store. Later stores (store://) join here.
 SPECS = [
     StoreSpec("file", lambda request, tmp: StoreCase("file", f"file://{tmp}/data/", _seed_file)),
     StoreSpec("path", lambda request, tmp: StoreCase("path", f"{tmp}/data/", _seed_file)),
@@ -116,6 +143,7 @@ SPECS = [
     StoreSpec("gs", gcs_contract_case, writable=True, appendable=False, listable=True),
     StoreSpec("s3", s3_contract_case, writable=True, appendable=False, listable=True),
     StoreSpec("s3-vault", _s3_from_vault_case, writable=True, appendable=False, listable=True),
+    StoreSpec("v3io", _v3io_case, writable=True, appendable=True, listable=True),
 ]
 
 

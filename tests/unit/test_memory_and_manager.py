@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import pickle
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from orchestore import (
     StoreManager,
     UnsupportedOperationError,
 )
+from orchestore.manager import STORES
 
 
 def test_in_memory_items_round_trip() -> None:
@@ -111,9 +113,20 @@ def test_wrong_credentials_type_or_field_is_named() -> None:
     assert "12345" not in str(raised.value)
 
 
-def test_schemes_of_later_releases_say_so() -> None:
-    with pytest.raises(UnsupportedOperationError, match="v3io:// store is not implemented"):
-        orchestore.get_dataitem("v3io:///bigdata/key")
+def test_every_family_has_an_importable_store() -> None:
+    for family, (module, name, _extra) in STORES.items():
+        store = getattr(importlib.import_module(module), name)
+        assert store.family == family
+
+
+def test_a_missing_sdk_names_the_extra() -> None:
+    out = _run(
+        "import sys; sys.modules['s3fs'] = None\n"
+        "import orchestore\n"
+        "try:\n    orchestore.get_dataitem('s3://bucket/key', {'anonymous': True})\n"
+        "except orchestore.MissingDependencyError as e:\n    print(e.extra, e)\n"
+    )
+    assert out.startswith("s3 the s3:// store needs the 's3' extra")
 
 
 def test_errors_form_one_tree_and_pickle() -> None:

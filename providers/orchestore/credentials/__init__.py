@@ -9,6 +9,7 @@ from orchestore.credentials.gcs import GCSCredentials
 from orchestore.credentials.http import HttpCredentials
 from orchestore.credentials.resolver import CredentialSource, resolve_credentials
 from orchestore.credentials.s3 import S3Credentials
+from orchestore.credentials.v3io import V3ioCredentials
 from orchestore.credentials.vault import VaultConnection, VaultSecretRef
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "GCSCredentials",
     "HttpCredentials",
     "S3Credentials",
+    "V3ioCredentials",
     "VaultConnection",
     "VaultSecretRef",
     "resolve_credentials",
