@@ -1,8 +1,8 @@
 """orchestore's round trip, runnable anywhere: `make demo`.
 
 Writes a CSV and a parquet file to file:// and memory://, lists them, reads them back as bytes
-and as DataFrames, then reads the same file over http:// from a local server. Each step prints
-what it did.
+and as DataFrames, reads the same file over http:// from a local server, and logs versions of
+a dataset as store:// artifacts in a local catalog. Each step prints what it did.
 """
 
 from __future__ import annotations
@@ -66,11 +66,37 @@ def read_over_http(folder: Path) -> None:
         server.shutdown()
 
 
+def versioned_artifacts(folder: Path) -> None:
+    """Log two versions of a dataset into a store:// catalog (a SQLite file) and resolve tags."""
+    catalog = f"sqlite:///{folder / 'catalog.db'}"
+    root = f"file://{folder}/artifacts"
+    print(f"\n== store:// artifacts (catalog {catalog})")
+    frame = pd.DataFrame({"city": ["Zürich", "Lyon"], "rain_mm": [1.5, 0.0]})
+    first = orchestore.log_artifact(
+        "demo", "weather", df=frame, tag="v1", artifact_root=root, catalog=catalog
+    )
+    second = orchestore.log_artifact(
+        "demo", "weather", df=frame.head(1), tag="v2", artifact_root=root, catalog=catalog
+    )
+    print(f"logged {first}\nlogged {second}")
+    for url in ("store://demo/weather:v1", "store://demo/weather"):
+        item = orchestore.get_dataitem(url, catalog=catalog)
+        print(
+            f"{url} -> {len(item.as_df(format='parquet'))} rows, stored at {item.meta.target_path}"
+        )
+    again = orchestore.log_artifact(
+        "demo", "weather", df=frame, tag="again", artifact_root=root, catalog=catalog
+    )
+    stored = orchestore.get_dataitem(f"{root}/demo/weather/").listdir()
+    print(f"logged the v1 content again as {again}: still {len(stored)} stored objects")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="orchestore-demo-") as folder:
         round_trip(f"file://{folder}/")
         round_trip("memory://demo/")
         read_over_http(Path(folder))
+        versioned_artifacts(Path(folder))
     print("\ndemo finished: every round trip matched")
 
 
