@@ -27,9 +27,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import pytest
+
+from tests.servers.lifecycle import ManagedServer
 
 __all__ = [
     "ACCOUNT_KEY",
@@ -86,7 +87,7 @@ class AccessLogLine:
     status: int
 
 
-class AzuriteServer:
+class AzuriteServer(ManagedServer):
     """One ``azurite-blob`` process on 127.0.0.1 with its own data folder and access log."""
 
     host = HOST
@@ -147,17 +148,6 @@ class AzuriteServer:
                 process.wait(timeout=10)
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> AzuriteServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _wait_for_port(self) -> int:
         deadline = time.monotonic() + _START_TIMEOUT

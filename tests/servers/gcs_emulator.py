@@ -42,11 +42,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+
+from tests.servers.lifecycle import ManagedServer
 
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
@@ -110,7 +111,7 @@ def free_port() -> int:
 
 
 # -- the emulator ---------------------------------------------------------------------------------
-class GcsEmulator:
+class GcsEmulator(ManagedServer):
     """One gcp-storage-emulator process with in-memory storage on a free port of 127.0.0.1."""
 
     def __init__(self) -> None:
@@ -167,16 +168,8 @@ class GcsEmulator:
     def _log_text(self) -> str:
         return Path(self._log.name).read_text(errors="replace")
 
-    def __enter__(self) -> GcsEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def __exit__(self, *exc_info: object) -> None:
+        super().__exit__(*exc_info)
         self._log.close()
 
 
@@ -254,7 +247,7 @@ def _parse_head(raw: bytes) -> tuple[str, dict[str, str]]:
     return lines[0], headers
 
 
-class RecordingProxy:
+class RecordingProxy(ManagedServer):
     """Relays 127.0.0.1:<port> to an upstream server and records every exchange."""
 
     def __init__(self, upstream_port: int) -> None:
@@ -293,12 +286,6 @@ class RecordingProxy:
         self._stopping.set()
         self._thread.join(timeout=5)
         self._listener.close()
-
-    def __enter__(self) -> RecordingProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _accept(self) -> None:
         self._listener.settimeout(0.05)  # closing a socket does not wake accept(): poll a flag
@@ -426,7 +413,7 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-class TokenServer:
+class TokenServer(ManagedServer):
     """A Google OAuth2 token endpoint on 127.0.0.1 (``POST /token``)."""
 
     def __init__(self) -> None:
@@ -495,12 +482,6 @@ class TokenServer:
     def issued_tokens(self) -> set[str]:
         with self._lock:
             return {grant.access_token for grant in self.grants if grant.access_token}
-
-    def __enter__(self) -> TokenServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- the endpoint -------------------------------------------------------------------------
     def grant(self, form: dict[str, str]) -> TokenGrant:

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.servers.lifecycle import ManagedServer
 
 __all__ = [
     "HttpFileServer",
@@ -584,7 +585,7 @@ def _server_context(tls: tuple[Path, Path] | None) -> ssl.SSLContext | None:
     return context
 
 
-class HttpFileServer:
+class HttpFileServer(ManagedServer):
     """Serves files under `root` read-only over HTTP/1.1 (keep-alive) on 127.0.0.1, on a free port.
 
     Auth: Basic when username/password are given, Bearer when a token is given, either when
@@ -652,17 +653,6 @@ class HttpFileServer:
         server.close_connections()
         server.server_close()  # closes the listening socket and joins the handler threads
         thread.join()
-
-    def __enter__(self) -> HttpFileServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:

@@ -34,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from tests.servers.lifecycle import ManagedServer
+
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 #: moto accepts any key while auth is not enforced; these sign the harness's own requests
@@ -80,7 +82,7 @@ class RecordedRequest:
         return fields.get("Action", [None])[0]
 
 
-class MotoServer:
+class MotoServer(ManagedServer):
     """``moto_server`` on 127.0.0.1 and a free port; ``endpoint_url`` once started."""
 
     def __init__(self, workdir: Path, tls: tuple[Path, Path] | None = None) -> None:
@@ -144,12 +146,6 @@ class MotoServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- the harness's own access -------------------------------------------------------------
     def client(self, service: str = "s3", **options: Any) -> Any:

@@ -28,10 +28,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import pytest
+
+from tests.servers.lifecycle import ManagedServer
 
 __all__ = ["BAO", "AuditLog", "BaoApiError", "OpenBaoServer", "free_port_pair"]
 
@@ -110,7 +111,7 @@ class AuditLog:
         return found
 
 
-class OpenBaoServer:
+class OpenBaoServer(ManagedServer):
     """``bao server -dev`` in its own folder, with ``address``, ``root_token`` and ``audit``.
 
     ``tls=True`` serves https with a CA the dev server generates (``ca_file``).
@@ -178,17 +179,6 @@ class OpenBaoServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-    def __enter__(self) -> OpenBaoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def log_tail(self, lines: int = 30) -> str:
         with contextlib.suppress(FileNotFoundError):

@@ -85,13 +85,13 @@ from datetime import datetime, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
 from tests.servers.http_server import RecordedHeaders, _basic_credentials
+from tests.servers.lifecycle import ManagedServer
 
 __all__ = [
     "V3IO_ACCESS_KEY",
@@ -878,7 +878,7 @@ def _server_context(tls: tuple[Path, Path] | None) -> ssl.SSLContext | None:
     return context
 
 
-class V3ioServer:
+class V3ioServer(ManagedServer):
     """A threaded HTTP/1.1 v3io web-API server on 127.0.0.1 (free port), data in a temp folder.
 
     Auth is required when ``access_key`` or ``username``/``password`` is given: either the
@@ -999,17 +999,6 @@ class V3ioServer:
         thread.join()
         if self._given_root is None and self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
-
-    def __enter__(self) -> V3ioServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 # -- pytest fixtures ----------------------------------------------------------------------------
