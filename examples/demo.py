@@ -81,9 +81,7 @@ def versioned_artifacts(folder: Path) -> None:
     print(f"logged {first}\nlogged {second}")
     for url in ("store://demo/weather:v1", "store://demo/weather"):
         item = orchestore.get_dataitem(url, catalog=catalog)
-        print(
-            f"{url} -> {len(item.as_df(format='parquet'))} rows, stored at {item.meta.target_path}"
-        )
+        print(f"{url} -> {len(item.as_df())} rows, stored at {item.meta.target_path}")
     again = orchestore.log_artifact(
         "demo", "weather", df=frame, tag="again", artifact_root=root, catalog=catalog
     )

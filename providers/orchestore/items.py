@@ -214,8 +214,11 @@ class DataItem:
 
     # -- DataFrames ---------------------------------------------------------------------------
     def as_df(self, format: str | None = None, **kwargs: Any) -> Any:
-        """Read a pandas DataFrame; the format comes from the suffix unless ``format`` is given."""
-        fmt = dataframes.format_for(self.suffix, format, self.url)
+        """Read a pandas DataFrame; the format comes from the suffix unless ``format`` is given.
+
+        A store:// key without a suffix takes the suffix of the version's stored bytes.
+        """
+        fmt = dataframes.format_for(self._data_suffix(), format, self.url)
         held = getattr(self.store, "object", None)
         if held is not None:
             value = held(self.store_url)
@@ -226,6 +229,12 @@ class DataItem:
             return dataframes.read_dataframe(path, fmt, **kwargs)
         with self.open("rb") as reader:
             return dataframes.read_dataframe(reader, fmt, **kwargs)
+
+    def _data_suffix(self) -> str:
+        if self.suffix in dataframes.FORMATS:
+            return self.suffix
+        target = getattr(self.meta, "target_path", None)
+        return parse_url(target).suffix if target else self.suffix
 
     def write_df(self, df: Any, format: str | None = None, **kwargs: Any) -> None:
         """Write a DataFrame atomically; the format comes from the suffix unless given."""

@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import orchestore
@@ -386,3 +387,14 @@ def test_an_unreachable_or_malformed_catalog_is_a_typed_error(catalog: str) -> N
     assert "pg-s3cr3t" not in str(info.value) and "***" in str(info.value)
     with pytest.raises(InvalidURLError, match="catalog URL"):
         orchestore.list_artifacts("p", catalog="not a url")
+
+
+def test_as_df_of_a_key_without_suffix_reads_the_stored_format(tmp_path: Path) -> None:
+    catalog = f"sqlite:///{tmp_path / 'suffixless.db'}"
+    frame = pd.DataFrame({"a": [1, 2, 3]})
+    orchestore.log_artifact(
+        "p", "frame", df=frame, artifact_root=f"file://{tmp_path}/root", catalog=catalog
+    )
+    pd.testing.assert_frame_equal(
+        orchestore.get_dataitem("store://p/frame", catalog=catalog).as_df(), frame
+    )
