@@ -1,6 +1,6 @@
 # The README's commands. `make demo` and `make test` set up everything they need themselves:
 # uv in .venv/tools, then three virtual environments from uv.lock (apache-airflow and prefect
-# cannot share one): .venv/core (every store extra), .venv/airflow and .venv/prefect.
+# cannot share one): .venv/core, .venv/airflow and .venv/prefect, each with every store extra.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -51,11 +51,11 @@ $(VENV)/core/.synced: pyproject.toml uv.lock | $(UV)
 	touch $@
 
 $(VENV)/airflow/.synced: pyproject.toml uv.lock | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV)/airflow $(UV) sync --locked --quiet --extra airflow --extra pandas --group test
+	UV_PROJECT_ENVIRONMENT=$(VENV)/airflow $(UV) sync --locked --quiet --extra airflow --extra all-stores --extra pandas --group test
 	touch $@
 
 $(VENV)/prefect/.synced: pyproject.toml uv.lock | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV)/prefect $(UV) sync --locked --quiet --extra prefect --extra pandas --group test
+	UV_PROJECT_ENVIRONMENT=$(VENV)/prefect $(UV) sync --locked --quiet --extra prefect --extra all-stores --extra pandas --group test
 	touch $@
 
 clean:
