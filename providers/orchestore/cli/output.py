@@ -1,0 +1,203 @@
+"""What the command prints: results (text or ``--json``), one-line errors, exit codes, progress.
+
+Progress is a single redrawn line (bytes, rate, ETA, objects) when stdout is a terminal, and
+plain lines (one per object) when it is not, so logs and pipes stay readable. stdlib only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Final, TextIO
+
+from orchestore.errors import (
+    CredentialsError,
+    InvalidURLError,
+    OrchestoreError,
+    PermissionDeniedError,
+    VaultUnavailableError,
+)
+
+__all__ = [
+    "EXIT_CREDENTIALS",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "Progress",
+    "UsageError",
+    "add_arguments",
+    "emit",
+    "error",
+    "exit_code_for",
+    "human_size",
+    "report_failure",
+]
+
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_CREDENTIALS: Final = 3
+#: seconds between redraws of the terminal progress line
+_REDRAW_EVERY: Final = 0.2
+_BAR_WIDTH: Final = 24
+_SOURCES_HINT: Final = (
+    "--credentials-json FILE|-, --vault ADDR --vault-path MOUNT/PATH (+ --vault-token-file or "
+    "another --vault-auth), or --allow-env"
+)
+
+
+class UsageError(Exception):
+    """A bad combination of options or arguments: exit 2 with argparse's message format."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Output options shared by every command."""
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "--json", action="store_true", help="print the result as JSON (for scripts); no progress"
+    )
+    group.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def emit(args: argparse.Namespace, result: Any, text: str | None) -> None:
+    """Print ``result`` as JSON with ``--json``, else ``text`` (if any)."""
+    if args.json:
+        print(json.dumps(result, default=str, sort_keys=True))
+    elif text is not None:
+        print(text)
+
+
+def error(command: str, message: str) -> None:
+    """One line on stderr."""
+    flat = " ".join(message.split())
+    print(f"orchestore {command}: {flat}", file=sys.stderr)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """3 for credentials problems (missing, refused, Vault down), 2 for a bad URL, else 1.
+
+    A permission refusal counts as a credentials problem: the credentials in use are not
+    allowed to do this. An unreachable Vault is one too: the credential source failed.
+    """
+    if isinstance(exc, CredentialsError | PermissionDeniedError | VaultUnavailableError):
+        return EXIT_CREDENTIALS
+    if isinstance(exc, InvalidURLError):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def report_failure(command: str, exc: BaseException) -> int:
+    """Print ``exc`` as one line and return its exit code.
+
+    orchestore's errors are built never to hold a secret; anything else (an SDK error that
+    escaped a store's translation) is named by type only, because its text may echo a request.
+    """
+    if isinstance(exc, OrchestoreError):
+        message = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, CredentialsError) and "looked for:" in exc.message:
+            message += f" On the command line: {_SOURCES_HINT}."
+    elif isinstance(exc, OSError) and exc.strerror:
+        message = f"{type(exc).__name__}: {exc.strerror}" + (
+            f": {exc.filename}" if exc.filename else ""
+        )
+    else:
+        message = f"unexpected {type(exc).__name__} (details withheld: they may hold a secret)"
+    error(command, message)
+    return exit_code_for(exc)
+
+
+def close_broken_stdout() -> None:
+    """After a closed pipe (``orchestore cat ... | head``), stop Python's flush from failing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def human_size(size: float) -> str:
+    """1536 -> ``1.5 KiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"  # pragma: no cover - the loop always returns
+
+
+class Progress:
+    """Bytes, rate, ETA and objects for ``cp`` and ``log-artifact``.
+
+    ``bar`` draws one line redrawn in place (a terminal); otherwise ``done_object`` prints a
+    plain line per object. Silent with ``--json`` or ``--quiet``.
+    """
+
+    def __init__(
+        self,
+        total_bytes: int | None,
+        total_objects: int,
+        *,
+        bar: bool,
+        lines: bool,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.total_bytes = total_bytes
+        self.total_objects = total_objects
+        self.bytes = 0
+        self.objects = 0
+        self.bar = bar
+        self.lines = lines
+        self.stream = stream or sys.stdout
+        self._started = time.monotonic()
+        self._drawn = 0.0
+
+    @classmethod
+    def for_args(
+        cls, args: argparse.Namespace, total_bytes: int | None, total_objects: int = 1
+    ) -> Progress:
+        """A bar on a terminal, plain lines elsewhere, nothing for --json/--quiet."""
+        quiet = args.json or args.quiet
+        tty = sys.stdout.isatty()
+        return cls(total_bytes, total_objects, bar=tty and not quiet, lines=not tty and not quiet)
+
+    def advance(self, count: int) -> None:
+        """``count`` more bytes moved."""
+        self.bytes += count
+        now = time.monotonic()
+        if self.bar and now - self._drawn >= _REDRAW_EVERY:
+            self._drawn = now
+            self._draw()
+
+    def done_object(self, description: str) -> None:
+        """One object finished: a plain line, or a redraw of the bar."""
+        self.objects += 1
+        if self.lines:
+            print(description, file=self.stream, flush=True)
+        elif self.bar:
+            self._draw()
+
+    def finish(self) -> None:
+        """End the bar's line so later output starts on a fresh one."""
+        if self.bar:
+            self._draw()
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def _draw(self) -> None:
+        self.stream.write("\r" + self.render() + "\x1b[K")
+        self.stream.flush()
+
+    def render(self) -> str:
+        """``[#####-----]  40%  12.0 MiB/30.0 MiB  8.1 MiB/s  ETA 2s  0/1 objects``."""
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        rate = self.bytes / elapsed
+        parts = []
+        if self.total_bytes:
+            fraction = min(self.bytes / self.total_bytes, 1.0)
+            filled = int(fraction * _BAR_WIDTH)
+            parts.append("[" + "#" * filled + "-" * (_BAR_WIDTH - filled) + f"] {fraction:4.0%}")
+            parts.append(f"{human_size(self.bytes)}/{human_size(self.total_bytes)}")
+            left = (self.total_bytes - self.bytes) / rate if rate > 0 else 0
+            eta = f"ETA {left:.0f}s"
+        else:
+            parts.append(human_size(self.bytes))
+            eta = f"{elapsed:.0f}s"
+        parts += [f"{human_size(rate)}/s", eta, f"{self.objects}/{self.total_objects} objects"]
+        return "  ".join(parts)
