@@ -2,12 +2,15 @@
 
 Writes a CSV and a parquet file to file:// and memory://, lists them, reads them back as bytes
 and as DataFrames, reads the same file over http:// from a local server, and logs versions of
-a dataset as store:// artifacts in a local catalog. Each step prints what it did.
+a dataset as store:// artifacts in a local catalog, and copies a file with the `orchestore`
+command. Each step prints what it did.
 """
 
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 import tempfile
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -89,12 +92,23 @@ def versioned_artifacts(folder: Path) -> None:
     print(f"logged the v1 content again as {again}: still {len(stored)} stored objects")
 
 
+def command_line(folder: Path) -> None:
+    """The same stores from a shell: `orchestore cp` and `orchestore ls`."""
+    command = Path(sys.executable).parent / "orchestore"
+    source, target = folder / "weather.csv", f"file://{folder}/copies/"
+    print(f"\n== orchestore cp {source.name} {target}")
+    for args in (["cp", str(source), target], ["ls", "-l", target]):
+        done = subprocess.run([str(command), *args], capture_output=True, text=True, check=True)
+        print(f"$ orchestore {' '.join(args)}\n{done.stdout.rstrip()}")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="orchestore-demo-") as folder:
         round_trip(f"file://{folder}/")
         round_trip("memory://demo/")
         read_over_http(Path(folder))
         versioned_artifacts(Path(folder))
+        command_line(Path(folder))
     print("\ndemo finished: every round trip matched")
 
 
