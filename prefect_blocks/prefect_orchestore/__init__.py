@@ -1,9 +1,31 @@
-"""Prefect blocks and tasks for orchestore (Prefect's ``prefect_<name>`` package convention).
+"""Prefect blocks for orchestore (Prefect's ``prefect_<name>`` package convention).
 
-The credential blocks, the DataStore block and the ready tasks arrive in a later release;
-until then flows call the orchestore core directly (see the README's Prefect quickstart).
+Credential blocks per store (with Vault as an alternative to stored secrets) and the DataStore
+block (result storage and DataItem helpers). Register them on Prefect Cloud with
+``prefect block register -m prefect_orchestore``. Importing this package imports Prefect's
+block machinery and the credential models only: no store SDK, no Vault client.
 """
 
 from orchestore._version import __version__
+from prefect_orchestore.credentials import (
+    AzureStoreCredentials,
+    GCSStoreCredentials,
+    HttpStoreCredentials,
+    S3StoreCredentials,
+    V3ioStoreCredentials,
+    VaultConnection,
+    VaultSecretRef,
+)
+from prefect_orchestore.storage import DataStore
 
-__all__ = ["__version__"]
+__all__ = [
+    "AzureStoreCredentials",
+    "DataStore",
+    "GCSStoreCredentials",
+    "HttpStoreCredentials",
+    "S3StoreCredentials",
+    "V3ioStoreCredentials",
+    "VaultConnection",
+    "VaultSecretRef",
+    "__version__",
+]
