@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Generic, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.servers.lifecycle import ManagedServer
@@ -123,18 +123,21 @@ class RecordedRequest:
     connection_id: int
 
 
-class _Recorder:
+_Request = TypeVar("_Request")
+
+
+class RequestLog(Generic[_Request]):
     """Thread-safe request log that outlives the server, so tests can inspect it after stop()."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        self._requests: list[_Request] = []
 
-    def append(self, request: RecordedRequest) -> None:
+    def append(self, request: _Request) -> None:
         with self._lock:
             self._requests.append(request)
 
-    def snapshot(self) -> list[RecordedRequest]:
+    def snapshot(self) -> list[_Request]:
         with self._lock:
             return list(self._requests)
 
@@ -149,7 +152,7 @@ class _Config:
     username: str | None
     password: str | None
     token: str | None
-    recorder: _Recorder
+    recorder: RequestLog[RecordedRequest]
 
     @property
     def requires_auth(self) -> bool:
@@ -606,7 +609,7 @@ class HttpFileServer(ManagedServer):
         if (username is None) != (password is None):
             raise ValueError("username and password must be given together")
         self.root = Path(root).resolve(strict=True)
-        self._recorder = _Recorder()
+        self._recorder: RequestLog[RecordedRequest] = RequestLog()
         self._config = _Config(self.root, username, password, token, self._recorder)
         self._tls = tls
         self._server: _Server | None = None

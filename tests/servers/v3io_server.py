@@ -90,7 +90,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from tests.servers.http_server import RecordedHeaders, _basic_credentials
+from tests.servers.http_server import RecordedHeaders, RequestLog, _basic_credentials
 from tests.servers.lifecycle import ManagedServer
 
 __all__ = [
@@ -144,25 +144,12 @@ class _Fault:
     remaining: int
 
 
-class _Log:
-    """Thread-safe request log and fault queue; they outlive the server for later inspection."""
+class _Log(RequestLog["RecordedRequest"]):
+    """The request log plus a fault queue; both outlive the server for later inspection."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        super().__init__()
         self._faults: list[_Fault] = []
-
-    def record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._requests.append(request)
-
-    def snapshot(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._requests.clear()
 
     def add_fault(self, fault: _Fault) -> None:
         with self._lock:
@@ -495,7 +482,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- dispatch ---------------------------------------------------------------------------------
     def _dispatch(self) -> None:
         config = self.server.config
-        config.log.record(
+        config.log.append(
             RecordedRequest(self.command, self.path, RecordedHeaders(self.headers.items()))
         )
         try:
