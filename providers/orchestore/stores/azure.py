@@ -56,7 +56,7 @@ from orchestore.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
-from orchestore.stores.base import AtomicWriter, FileStat, guess_content_type
+from orchestore.stores.base import FileStat, guess_content_type
 from orchestore.stores.fsspec_store import FsspecStore, _FsspecWriter
 from orchestore.urls import StoreURL
 
@@ -231,6 +231,7 @@ class AzureStore(FsspecStore):
 
     family = "azure"
     credentials_type = AzureCredentials
+    writer_type = _AzureWriter  # a failed write also removes the blob it staged
     credentials: AzureCredentials
 
     def __init__(
@@ -362,19 +363,6 @@ class AzureStore(FsspecStore):
     def _write_options(self, url: StoreURL) -> dict[str, Any]:
         """The blob's Content-Type, from its name (as az CLI and azcopy set it)."""
         return {"content_settings": {"content_type": guess_content_type(url.path) or _GENERIC_TYPE}}
-
-    def open_writer(self, url: StoreURL) -> AtomicWriter:
-        """As FsspecStore's, with a writer that also cleans up staged blocks on failure."""
-        self.require_key(url)
-        with self.translated(url):
-            file = self.fs.open(
-                self.fs_path(url),
-                "wb",
-                block_size=self.block_size,
-                autocommit=False,
-                **self._write_options(url),
-            )
-        return _AzureWriter(url, file, self)
 
     def drop_uncommitted(self, url: StoreURL) -> None:
         """Remove the blocks a failed write staged, unless a committed blob holds them.

@@ -66,6 +66,8 @@ class FsspecStore(Store):
 
     #: bytes per read block and per uploaded part: bounds the memory of one open file
     block_size: ClassVar[int] = 16 * 1024 * 1024
+    #: the AtomicWriter around an fsspec file opened for writing (a store may refine discard)
+    writer_type: ClassVar[type[_FsspecWriter]] = _FsspecWriter
 
     def __init__(self, endpoint: StoreURL, credentials: CredentialsModel | None = None) -> None:
         credentials = credentials if credentials is not None else self._default_credentials()
@@ -151,7 +153,7 @@ class FsspecStore(Store):
                 autocommit=False,
                 **self._write_options(url),
             )
-        return _FsspecWriter(url, file, self)
+        return self.writer_type(url, file, self)
 
     def read(self, url: StoreURL, offset: int = 0, size: int | None = None) -> bytes:
         self.require_key(url)
