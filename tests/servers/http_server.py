@@ -284,28 +284,26 @@ def _copy(source: BinaryIO, sink: io.BufferedIOBase, length: int) -> bool:
 
 
 # -- server -------------------------------------------------------------------------------------
-class _Server(ThreadingHTTPServer):
-    """Tracks open connections so stop() can wake idle keep-alive threads instead of waiting."""
+class TrackingHTTPServer(ThreadingHTTPServer):
+    """A threaded test server on 127.0.0.1 that tracks open connections, so stop() can wake
+    idle keep-alive threads instead of waiting for them; optional TLS, handshaken per thread.
+    Subclasses choose the handler; the handler reaches ``server.config``."""
 
     daemon_threads = True
 
-    def __init__(self, config: _Config, tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, config: object, tls: ssl.SSLContext | None, handler: type[BaseHTTPRequestHandler]
+    ) -> None:
         self.config = config
         self.tls = tls
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
-        self._connections = 0
-        super().__init__((HOST, 0), _Handler)
+        super().__init__((HOST, 0), handler)
 
     def server_bind(self) -> None:
         """Skip HTTPServer.server_bind's reverse DNS lookup (getfqdn): slow and never needed."""
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = HOST, self.server_address[1]
-
-    def next_connection_id(self) -> int:
-        with self._lock:
-            self._connections += 1
-            return self._connections
 
     def process_request(self, request: socket.socket, client_address: _Address) -> None:  # type: ignore[override]
         """Register every accepted socket before its thread starts, so stop() cannot miss one.
@@ -344,7 +342,22 @@ class _Server(ThreadingHTTPServer):
                     socket.socket.shutdown(connection, socket.SHUT_RDWR)
 
     def handle_error(self, request: object, client_address: object) -> None:
-        """Clients hanging up mid-response is routine in these tests; keep stderr quiet."""
+        """Clients hanging up mid-request is routine in these tests; keep stderr quiet."""
+
+
+class _Server(TrackingHTTPServer):
+    """The file server: numbers connections so tests can see keep-alive reuse."""
+
+    config: _Config
+
+    def __init__(self, config: _Config, tls: ssl.SSLContext | None) -> None:
+        self._connections = 0
+        super().__init__(config, tls, _Handler)
+
+    def next_connection_id(self) -> int:
+        with self._lock:
+            self._connections += 1
+            return self._connections
 
 
 class _Handler(BaseHTTPRequestHandler):

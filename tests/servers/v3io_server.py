@@ -73,7 +73,6 @@ import os
 import re
 import shutil
 import socket
-import socketserver
 import ssl
 import stat
 import tempfile
@@ -83,14 +82,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from tests.servers.http_server import RecordedHeaders, RequestLog, _basic_credentials
+from tests.servers.http_server import (
+    RecordedHeaders,
+    RequestLog,
+    TrackingHTTPServer,
+    _basic_credentials,
+)
 from tests.servers.lifecycle import ManagedServer
 
 __all__ = [
@@ -416,53 +420,13 @@ class _Body:
 
 
 # -- server ---------------------------------------------------------------------------------------
-class _Server(ThreadingHTTPServer):
-    """Tracks open connections so stop() can wake idle keep-alive threads instead of waiting."""
+class _Server(TrackingHTTPServer):
+    """The v3io web API on the shared connection-tracking test server."""
 
-    daemon_threads = True
+    config: _Config
 
     def __init__(self, config: _Config, tls: ssl.SSLContext | None) -> None:
-        self.config = config
-        self.tls = tls
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        super().__init__((HOST, 0), _Handler)
-
-    def server_bind(self) -> None:
-        """Skip HTTPServer.server_bind's reverse DNS lookup (getfqdn): slow and never needed."""
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = HOST, self.server_address[1]
-
-    def process_request(self, request: socket.socket, client_address: _Address) -> None:  # type: ignore[override]
-        """Register every socket before its thread starts; the TLS handshake runs in that thread."""
-        if self.tls is not None:
-            request = self.tls.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
-        with self._lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request: socket.socket, client_address: _Address) -> None:  # type: ignore[override]
-        try:
-            request.settimeout(_IO_TIMEOUT)
-            if isinstance(request, ssl.SSLSocket):
-                request.do_handshake()
-            self.finish_request(request, client_address)
-        except Exception:
-            self.handle_error(request, client_address)
-        finally:
-            with self._lock:
-                self._open.discard(request)
-            self.shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Shut down (not close) open sockets: their own threads close them as they exit."""
-        with self._lock:
-            for connection in self._open:
-                with contextlib.suppress(OSError):
-                    socket.socket.shutdown(connection, socket.SHUT_RDWR)
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Clients hanging up mid-request is routine in these tests; keep stderr quiet."""
+        super().__init__(config, tls, _Handler)
 
 
 _Operation = Callable[["_Handler"], None]
