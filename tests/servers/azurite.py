@@ -13,12 +13,10 @@ and ``decoy_azurite`` (a second server that tests point AZURE_* variables at).
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -30,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.lifecycle import ManagedServer
+from tests.servers.lifecycle import ManagedServer, stop_process
 
 __all__ = [
     "ACCOUNT_KEY",
@@ -137,15 +135,7 @@ class AzuriteServer(ManagedServer):
     def stop(self) -> None:
         """Stop the process group we started (SIGTERM, then SIGKILL after 10 s)."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_process(process, group=True)
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -29,7 +29,6 @@ import itertools
 import json
 import mimetypes
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -47,7 +46,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.servers.lifecycle import ManagedServer
+from tests.servers.lifecycle import ManagedServer, stop_process
 
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
@@ -154,16 +153,7 @@ class GcsEmulator(ManagedServer):
     def stop(self) -> None:
         """Stop the process group we started (SIGTERM, then SIGKILL after 10 s)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process(process, group=True)
 
     def _log_text(self) -> str:
         return Path(self._log.name).read_text(errors="replace")

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers.lifecycle import ManagedServer
+from tests.servers.lifecycle import ManagedServer, stop_process
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -138,14 +138,7 @@ class MotoServer(ManagedServer):
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
     # -- the harness's own access -------------------------------------------------------------
     def client(self, service: str = "s3", **options: Any) -> Any:

@@ -32,14 +32,13 @@ from typing import Any
 
 import pytest
 
-from tests.servers.lifecycle import ManagedServer
+from tests.servers.lifecycle import ManagedServer, stop_process
 
 __all__ = ["BAO", "AuditLog", "BaoApiError", "OpenBaoServer", "free_port_pair"]
 
 HOST = "127.0.0.1"
 BAO = Path(sys.executable).parent / "bao"
 _START_TIMEOUT = 30.0
-_STOP_TIMEOUT = 10.0
 _UNSEAL_KEY = re.compile(r"^Unseal Key: (\S+)$", re.MULTILINE)
 
 
@@ -171,14 +170,7 @@ class OpenBaoServer(ManagedServer):
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
     def log_tail(self, lines: int = 30) -> str:
         with contextlib.suppress(FileNotFoundError):
