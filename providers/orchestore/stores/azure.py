@@ -56,7 +56,7 @@ from orchestore.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
-from orchestore.stores.base import FileStat, guess_content_type
+from orchestore.stores.base import FileStat, guess_content_type, reported_content_type
 from orchestore.stores.fsspec_store import FsspecStore, _FsspecWriter
 from orchestore.urls import StoreURL
 
@@ -341,10 +341,7 @@ class AzureStore(FsspecStore):
         if info.get("type") == "directory":
             return FileStat(size=0, url=str(url), is_dir=True)
         settings = info.get("content_settings")
-        content_type = getattr(settings, "content_type", None)
-        if not content_type or content_type == _GENERIC_TYPE:
-            # Azure's default type means nobody set one; the name says more.
-            content_type = guess_content_type(url.path) or content_type
+        content_type = reported_content_type(getattr(settings, "content_type", None), url.path)
         return FileStat(
             size=int(info.get("size") or 0),
             modified=info.get("last_modified"),

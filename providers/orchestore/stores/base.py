@@ -40,6 +40,7 @@ __all__ = [
     "SeekableStream",
     "Store",
     "guess_content_type",
+    "reported_content_type",
 ]
 
 Buffer = bytes | bytearray | memoryview
@@ -69,6 +70,17 @@ class FileStat:
 def guess_content_type(name: str) -> str | None:
     """The MIME type implied by a file name's suffix, if any."""
     return mimetypes.guess_type(name, strict=False)[0]
+
+
+#: what object stores report when nobody set a content type
+GENERIC_CONTENT_TYPES = frozenset({None, "", "binary/octet-stream", "application/octet-stream"})
+
+
+def reported_content_type(reported: str | None, name: str) -> str | None:
+    """The type a store reported, unless it is the generic default: then the name says more."""
+    if reported in GENERIC_CONTENT_TYPES:
+        return guess_content_type(name) or reported
+    return reported
 
 
 class SeekableStream(io.RawIOBase):

@@ -67,7 +67,13 @@ from orchestore.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
-from orchestore.stores.base import Buffer, FileStat, SeekableStream, guess_content_type
+from orchestore.stores.base import (
+    Buffer,
+    FileStat,
+    SeekableStream,
+    guess_content_type,
+    reported_content_type,
+)
 from orchestore.stores.fsspec_store import FsspecStore
 from orchestore.urls import StoreURL
 
@@ -75,7 +81,6 @@ __all__ = ["S3Store"]
 
 MiB = 1024 * 1024
 #: content types S3 reports when the writer set none: the key's suffix says more
-_GENERIC_TYPES = frozenset({None, "binary/octet-stream", "application/octet-stream"})
 _REFUSED_KEYS = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch"})
 _BAD_TOKENS = frozenset(
     {"ExpiredToken", "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired"}
@@ -324,9 +329,7 @@ class S3Store(FsspecStore):
     def _stat_from_info(self, info: dict[str, Any], url: StoreURL) -> FileStat:
         if info.get("type") == "directory":
             return FileStat(size=0, url=str(url), is_dir=True)
-        content_type = info.get("ContentType")
-        if content_type in _GENERIC_TYPES:
-            content_type = guess_content_type(url.path) or content_type
+        content_type = reported_content_type(info.get("ContentType"), url.path)
         return FileStat(
             size=int(info.get("size") or 0),
             modified=info.get("LastModified"),
