@@ -39,15 +39,18 @@ lint: $(VENV)/core/.synced
 venvs: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
 
 # System packages some tests need (run as root; CI runs it before `make test`).
+# Debian's chromium drives the Airflow UI browser test (no browser is ever downloaded).
+SYSTEM_PACKAGES := openssl chromium chromium-driver
+
 system-deps:
-	command -v openssl >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends openssl; }
+	dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)/tools
 	$(VENV)/tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/core/.synced: pyproject.toml uv.lock | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV)/core $(UV) sync --locked --quiet --extra all-stores --extra pandas --group test
+	UV_PROJECT_ENVIRONMENT=$(VENV)/core $(UV) sync --locked --quiet --extra all-stores --extra pandas --group test --group bench
 	touch $@
 
 $(VENV)/airflow/.synced: pyproject.toml uv.lock | $(UV)
