@@ -13,6 +13,8 @@ imported when a URL of theirs is first used.
 from orchestore._version import __version__
 from orchestore.credentials import CredentialsModel, HttpCredentials
 from orchestore.errors import (
+    AlreadyExistsError,
+    ChecksumMismatchError,
     CredentialsError,
     InvalidURLError,
     MissingDependencyError,
@@ -34,10 +36,15 @@ from orchestore.urls import ArtifactRef, StoreURL, parse_url
 _LAZY = {
     name: "orchestore.catalog.api" for name in ("delete_artifact", "list_artifacts", "log_artifact")
 }
+#: the transfer engine, imported on first use (it starts no threads and imports no SDK, but
+#: DAG files that never copy need not pay for concurrent.futures)
+_LAZY.update(
+    {name: "orchestore.transfer" for name in ("TransferProgress", "TransferSummary", "copy")}
+)
 
 
 def __getattr__(name: str) -> object:
-    """Import the artifact catalog only when one of its functions is asked for."""
+    """Import the artifact catalog or the transfer engine only when asked for."""
     if name in _LAZY:
         import importlib
 
@@ -46,7 +53,9 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "AlreadyExistsError",
     "ArtifactRef",
+    "ChecksumMismatchError",
     "CredentialsError",
     "CredentialsModel",
     "DataItem",
@@ -61,9 +70,12 @@ __all__ = [
     "StoreManager",
     "StoreURL",
     "StoreUnavailableError",
+    "TransferProgress",
+    "TransferSummary",
     "UnsupportedOperationError",
     "VaultUnavailableError",
     "__version__",
+    "copy",
     "default_manager",
     "delete_artifact",
     "get_dataitem",

@@ -8,6 +8,8 @@
     ├── PermissionDeniedError      (also PermissionError) the store or the sandbox said no
     ├── UnsupportedOperationError  the store cannot do this (listing over HTTP, append on S3)
     │   └── ReadOnlyStoreError     any write to a read-only store (http, https)
+    ├── AlreadyExistsError         (also FileExistsError) the target exists, overwrite=False
+    ├── ChecksumMismatchError      a copy's bytes differ from the source's (target removed)
     ├── CredentialsError           credentials missing, malformed or refused
     ├── StoreUnavailableError      (also ConnectionError) unreachable, timed out, 5xx, truncated
     │   └── VaultUnavailableError  Vault unreachable or sealed: never a reason to try elsewhere
@@ -20,6 +22,8 @@ credentials stripped and what was wrong; they never carry a secret's value.
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyExistsError",
+    "ChecksumMismatchError",
     "CredentialsError",
     "InvalidURLError",
     "MissingDependencyError",
@@ -80,6 +84,30 @@ class UnsupportedOperationError(OrchestoreError):
 
 class ReadOnlyStoreError(UnsupportedOperationError):
     """A write, append or delete was attempted on a read-only store."""
+
+
+class AlreadyExistsError(OrchestoreError, FileExistsError):
+    """The target object exists and the operation was told not to overwrite it."""
+
+
+class ChecksumMismatchError(OrchestoreError):
+    """The copied bytes' digest differs from what the target reports; the target was removed.
+
+    ``algorithm`` names the digest compared (e.g. ``md5``); ``expected`` and ``actual`` are its
+    values (digests of data, never secrets).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        algorithm: str | None = None,
+        expected: str | None = None,
+        actual: str | None = None,
+    ) -> None:
+        self.algorithm, self.expected, self.actual = algorithm, expected, actual
+        super().__init__(message, url=url)
 
 
 class CredentialsError(OrchestoreError):

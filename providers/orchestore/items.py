@@ -146,16 +146,15 @@ class DataItem:
         target: str | os.PathLike[str] | StoreURL | DataItem,
         credentials: CredentialsModel | dict[str, Any] | None = None,
     ) -> DataItem:
-        """Copy this object to ``target``: server-side within one store, else streamed.
+        """Copy this object to ``target`` with ``orchestore.copy``: server-side within one
+        store, else streamed and checksum-verified.
 
         Returns the target's DataItem. The target appears complete or not at all.
         """
+        from orchestore.transfer import copy
+
         destination = target if isinstance(target, DataItem) else self._sibling(target, credentials)
-        if destination.store is self.store:
-            self.store.copy_within(self.store_url, destination.store_url)
-        else:
-            with self.open("rb") as reader, destination.open("wb") as writer:
-                shutil.copyfileobj(reader, writer, COPY_CHUNK)
+        copy(self, destination)
         return destination
 
     def _sibling(

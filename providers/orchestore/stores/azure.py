@@ -350,6 +350,15 @@ class AzureStore(FsspecStore):
             url=str(url),
         )
 
+    def reported_digest(self, url: StoreURL) -> str | None:
+        """Content-MD5 as hex: Azure computes it for blobs uploaded in one Put Blob; a blob
+        committed from a block list has none unless its writer set it (then: None)."""
+        self.require_key(url)
+        with self.translated(url):
+            settings = self.fs.info(self.fs_path(url)).get("content_settings")
+        digest = getattr(settings, "content_md5", None)
+        return bytes(digest).hex() if digest else None
+
     def open_reader(self, url: StoreURL) -> BinaryIO:
         """As FsspecStore's, with READ_BLOCK read-ahead (half a write block: see READ_BLOCK)."""
         self.require_key(url)

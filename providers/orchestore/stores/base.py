@@ -266,6 +266,20 @@ class Store(ABC):
         with self.open_reader(source) as reader, self.open_writer(target) as writer:
             shutil.copyfileobj(reader, writer, COPY_CHUNK)
 
+    def reported_digest(self, url: StoreURL) -> str | None:
+        """The MD5 the store itself computed over the stored bytes, as lower-case hex.
+
+        S3 reports a multipart object's digest as ``<md5 of the parts' md5s>-<parts>``; see
+        ``digest_part_size``. None when the store reports no digest: a copy that must verify
+        re-reads the object instead.
+        """
+        return None
+
+    def digest_part_size(self, url: StoreURL) -> int | None:
+        """Bytes per part of an object this store writes through ``open_writer``, when its
+        reported digest combines per-part MD5s (S3 multipart ETags); None: the whole MD5."""
+        return None
+
     def exists(self, url: StoreURL) -> bool:
         try:
             self.stat(url)

@@ -32,6 +32,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import threading
 from datetime import datetime
@@ -265,6 +266,13 @@ class GCSStore(FsspecStore):
                 self.fs.cp_file(self.fs_path(source), self.fs_path(target))
             except FileNotFoundError:
                 raise self._missing_in_copy(source, target) from None
+
+    def reported_digest(self, url: StoreURL) -> str | None:
+        """``md5Hash`` as hex (composite objects have only a CRC32C: None)."""
+        self.require_key(url)
+        with self.translated(url):
+            encoded = self.fs.info(self.fs_path(url)).get("md5Hash")
+        return base64.b64decode(encoded).hex() if encoded else None
 
     def _stat_from_info(self, info: dict[str, Any], url: StoreURL) -> FileStat:
         if info.get("type") == "directory":

@@ -20,6 +20,7 @@ import contextlib
 import functools
 import io
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
@@ -88,6 +89,8 @@ _BAD_TOKENS = frozenset(
 _DENIED = frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem", "403"})
 #: what a response body can fail with mid-stream (the reader resumes from where it was)
 _STREAM_ERRORS = (BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+#: an ETag that is an MD5: of the object, or of its parts' MD5s followed by "-<parts>"
+_MD5_ETAG = re.compile(r"[0-9a-f]{32}(-[0-9]+)?")
 #: bytes a reader buffers for small reads; large reads go straight into the caller's buffer
 READ_BUFFER = 1 * MiB
 _CredentialsLoader = Callable[[], Awaitable[Any]]
@@ -337,6 +340,19 @@ class S3Store(FsspecStore):
             content_type=content_type,
             url=str(url),
         )
+
+    def reported_digest(self, url: StoreURL) -> str | None:
+        """The ETag when it is an MD5 (``hex``, or ``hex-N`` for N parts); SSE-KMS/C ETags
+        and other servers' opaque tags are not digests: None."""
+        self.require_key(url)
+        with self.translated(url):
+            etag = str(self.fs.info(self.fs_path(url)).get("ETag") or "").strip('"').lower()
+        return etag if _MD5_ETAG.fullmatch(etag) else None
+
+    def digest_part_size(self, url: StoreURL) -> int | None:
+        """open_writer uploads ``block_size`` parts (fixed_upload_size), so the ETag of what
+        it wrote combines the MD5s of ``block_size`` slices."""
+        return self.block_size
 
     # -- writes and copies --------------------------------------------------------------------
     def write(self, url: StoreURL, data: Buffer) -> None:

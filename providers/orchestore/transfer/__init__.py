@@ -1,0 +1,17 @@
+"""Copy data between any two stores: ``orchestore.copy(src, dst)``.
+
+One module per job:
+
+- ``engine``     copy(): resolve both ends, plan the objects, run a bounded pool of workers
+- ``objects``    one object: server-side within a store, else streamed; ``sync``'s comparison
+- ``streaming``  the pipelined stream (read the source while the destination uploads)
+- ``checksums``  MD5s computed as the destination reports them, and the verification
+- ``progress``   TransferProgress, TransferSummary and the throttled progress meter
+
+Nothing here imports a cloud SDK: each store does that on first use.
+"""
+
+from orchestore.transfer.engine import copy
+from orchestore.transfer.progress import ProgressCallback, TransferProgress, TransferSummary
+
+__all__ = ["ProgressCallback", "TransferProgress", "TransferSummary", "copy"]
