@@ -1,0 +1,79 @@
+"""One hook per orchestore connection type: what Airflow's UI and ``connections test`` use.
+
+Each is a DataStoreHook whose class attributes match its ``connection-types`` entry in
+get_provider_info(). Airflow builds them as ``Hook(conn_id=...)`` (``conn_name_attr``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from orchestore.airflow.forms import HOOK_CLASSES
+from orchestore.airflow.hooks.base import DataStoreHook
+from orchestore.errors import OrchestoreError
+
+__all__ = ["AzureStoreHook", "CatalogHook", "GCSStoreHook", "S3StoreHook", "V3ioHook"]
+
+
+class V3ioHook(DataStoreHook):
+    """Iguazio's v3io web API (``v3io`` connections)."""
+
+    conn_type: ClassVar[str] = "v3io"
+    default_conn_name: ClassVar[str] = "v3io_default"
+    hook_name: ClassVar[str] = HOOK_CLASSES["v3io"][1]
+
+
+class S3StoreHook(DataStoreHook):
+    """S3 and S3-compatible storage without the Amazon provider (``orchestore-s3``)."""
+
+    conn_type: ClassVar[str] = "orchestore-s3"
+    default_conn_name: ClassVar[str] = "orchestore_s3_default"
+    hook_name: ClassVar[str] = HOOK_CLASSES["orchestore-s3"][1]
+
+
+class AzureStoreHook(DataStoreHook):
+    """Azure Blob Storage without the Azure provider (``orchestore-azure``)."""
+
+    conn_type: ClassVar[str] = "orchestore-azure"
+    default_conn_name: ClassVar[str] = "orchestore_azure_default"
+    hook_name: ClassVar[str] = HOOK_CLASSES["orchestore-azure"][1]
+
+
+class GCSStoreHook(DataStoreHook):
+    """Google Cloud Storage without the Google provider (``orchestore-gcs``)."""
+
+    conn_type: ClassVar[str] = "orchestore-gcs"
+    default_conn_name: ClassVar[str] = "orchestore_gcs_default"
+    hook_name: ClassVar[str] = HOOK_CLASSES["orchestore-gcs"][1]
+
+
+class CatalogHook(DataStoreHook):
+    """The store:// artifact catalog (``orchestore-catalog``): its database and artifact root."""
+
+    conn_type: ClassVar[str] = "orchestore-catalog"
+    default_conn_name: ClassVar[str] = "orchestore_catalog_default"
+    hook_name: ClassVar[str] = HOOK_CLASSES["orchestore-catalog"][1]
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Query the catalog's database, and list the artifact root when one is set."""
+        try:
+            source = self.source()
+            catalog = source.adapted.options.get("catalog")
+            from orchestore.catalog import api
+
+            api.list_artifacts("orchestore-connection-test", catalog=catalog)
+            root = source.adapted.options.get("artifact_root")
+            if root:
+                self.item(root, conn_id=_artifact_conn_id(self)).ls()
+        except OrchestoreError as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # the UI needs an answer, not a traceback
+            return False, f"{type(exc).__name__} while testing connection '{self.conn_id}'"
+        where = f" and listed {root}" if root else ""
+        return True, f"{source.name}: the catalog answered{where}"
+
+
+def _artifact_conn_id(hook: DataStoreHook) -> str | None:
+    from orchestore.airflow.connections.base import extras_of
+
+    return extras_of(hook.source().conn).get("artifact_conn_id")
