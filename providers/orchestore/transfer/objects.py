@@ -31,8 +31,11 @@ class CopyJob:
 
     @property
     def server_side(self) -> bool:
-        """Same store instance: same endpoint and credentials, so the server can copy."""
-        return self.source is self.target
+        """Same store instance (endpoint and credentials) that copies without this process
+        (it overrides the streaming default of ``Store.copy_within``)."""
+        return self.source is self.target and (
+            type(self.source).copy_within is not Store.copy_within
+        )
 
 
 @dataclass(frozen=True, slots=True)

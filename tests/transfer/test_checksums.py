@@ -1,0 +1,110 @@
+"""A copy whose stored bytes differ from the source's fails and leaves no destination object.
+
+The corruption is real: the destination store's writer flips one byte of what it is given,
+after the engine has hashed it, so the server stores (and digests) different bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import orchestore
+from orchestore import ChecksumMismatchError, DataItem
+from orchestore.stores.base import AtomicWriter
+from orchestore.stores.file import FileStore
+from orchestore.stores.s3 import S3Store
+from orchestore.urls import StoreURL, parse_url
+from tests.servers.moto_server import MotoServer, admin_credentials
+
+MiB = 1024 * 1024
+
+
+class _FlippingWriter(AtomicWriter):
+    """Passes everything to the real writer, except that the byte at ``at`` is inverted."""
+
+    def __init__(self, inner: AtomicWriter, at: int) -> None:
+        super().__init__(inner.url)
+        self._inner, self._at, self._offset = inner, at, 0
+
+    def _write(self, data: memoryview) -> None:
+        start, self._offset = self._offset, self._offset + data.nbytes
+        if start <= self._at < self._offset:
+            changed = bytearray(data)
+            changed[self._at - start] ^= 0xFF
+            data = memoryview(changed)
+        self._inner.write(data)
+
+    def _commit(self) -> None:
+        self._inner.close()
+
+    def _discard(self) -> None:
+        self._inner.abort()
+
+
+class FlippingS3Store(S3Store):
+    """An S3 store on the real moto server whose uploads arrive with one byte flipped."""
+
+    flip_at = 150 * MiB + 12345
+
+    def open_writer(self, url: StoreURL) -> AtomicWriter:
+        return _FlippingWriter(super().open_writer(url), self.flip_at)
+
+
+class FlippingFileStore(FileStore):
+    flip_at = 5
+
+    def open_writer(self, url: StoreURL) -> AtomicWriter:
+        return _FlippingWriter(super().open_writer(url), self.flip_at)
+
+
+def _write_file(path: Path, size: int) -> None:
+    block = os.urandom(MiB)
+    with path.open("wb") as handle:
+        for _ in range(size // MiB):
+            handle.write(block)
+        handle.write(block[: size % MiB])
+
+
+def test_a_corrupted_200_mib_copy_fails_and_leaves_nothing(
+    tmp_path: Path, moto_server: MotoServer, moto_bucket: str
+) -> None:
+    source = tmp_path / "big.bin"
+    _write_file(source, 200 * MiB + 3)
+    credentials = admin_credentials(moto_server)
+    url = parse_url(f"s3://{moto_bucket}/corrupt-{os.urandom(4).hex()}/big.bin")
+    store = FlippingS3Store(url.with_path(""), credentials)
+    try:
+        with pytest.raises(ChecksumMismatchError) as caught:
+            orchestore.copy(source, DataItem(url, store))
+        assert caught.value.algorithm == "md5"
+        assert caught.value.expected != caught.value.actual
+        assert caught.value.url == url.display()
+        assert not store.exists(url)
+        client = moto_server.client()
+        assert client.list_multipart_uploads(Bucket=moto_bucket).get("Uploads", []) == []
+    finally:
+        store.close()
+
+
+def test_a_store_reporting_no_digest_is_re_read(tmp_path: Path) -> None:
+    source = tmp_path / "small.bin"
+    source.write_bytes(os.urandom(3 * MiB))
+    target = tmp_path / "out" / "small.bin"
+    store = FlippingFileStore(parse_url(str(tmp_path / "out")))
+    with pytest.raises(ChecksumMismatchError, match="the copy was removed"):
+        orchestore.copy(source, DataItem(parse_url(str(target)), store))
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_checksum_false_skips_the_verification(tmp_path: Path) -> None:
+    source = tmp_path / "small.bin"
+    source.write_bytes(b"x" * 100)
+    target = parse_url(str(tmp_path / "out" / "small.bin"))
+    summary = orchestore.copy(
+        source, DataItem(target, FlippingFileStore(parse_url(str(tmp_path)))), checksum=False
+    )
+    assert (summary.checksums_verified, summary.checksum) == (0, None)
+    assert (tmp_path / "out" / "small.bin").read_bytes() == b"x" * 5 + b"\x87" + b"x" * 94
