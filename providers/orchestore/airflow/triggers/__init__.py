@@ -1,0 +1,1 @@
+"""orchestore's triggers, run by the triggerer for deferrable sensors."""
