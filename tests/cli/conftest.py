@@ -53,10 +53,12 @@ def run_cli(
     )
 
 
-def run_many(*calls: tuple[str, ...]) -> list[subprocess.CompletedProcess[str]]:
+def run_many(
+    *calls: tuple[str, ...], env: dict[str, str] | None = None
+) -> list[subprocess.CompletedProcess[str]]:
     """Independent commands side by side (each mostly waits on imports and the network)."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda call: run_cli(*call), calls))
+        return list(pool.map(lambda call: run_cli(*call, env=env), calls))
 
 
 @pytest.fixture

@@ -9,7 +9,10 @@ the same as in a DAG or a flow.
 every URL that takes credentials, or, for commands that touch two stores (``cp s3:// az://``),
 a mapping from URL prefixes to such mappings: ``{"s3://bucket": {...}, "az://": {...}}``; the
 longest matching prefix wins. ``--vault-path`` likewise takes ``[URL_PREFIX=]MOUNT/PATH`` and
-may be repeated.
+may be repeated. ``--airflow-conn [URL_PREFIX=]ID`` and ``--prefect-block
+[URL_PREFIX=]SLUG/NAME`` (repeatable too) hand the URL to an orchestrator's connection or block;
+see ``orchestrator_sources``. Precedence is the resolver's: ``--credentials-json``, then the
+connection or block, then ``--vault-path``, then (with ``--allow-env``) the environment.
 """
 
 from __future__ import annotations
@@ -21,15 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestore.cli.orchestrator_sources import (
+    AirflowConnectionSource,
+    OrchestratorSource,
+    PrefectBlockSource,
+    pick_source,
+    require_layer,
+)
 from orchestore.cli.output import UsageError
 from orchestore.errors import CredentialsError
 
 __all__ = ["CredentialOptions", "add_arguments", "resolver_for"]
-
-_NOT_IN_RELEASE = (
-    "{option} is not available in this release (it needs the {layer} layer); "
-    "use --credentials-json FILE, --vault ADDR --vault-path MOUNT/PATH, or --allow-env"
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,10 +57,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="read MLRun-style env vars (AWS_ACCESS_KEY_ID, ...) when no other source has any",
     )
     group.add_argument(
-        "--airflow-conn", metavar="ID", help="an Airflow connection (not in this release)"
+        "--airflow-conn",
+        metavar="[URL_PREFIX=]ID",
+        action="append",
+        default=[],
+        help="an Airflow connection, looked up by Airflow (its secrets backends and "
+        "AIRFLOW_CONN_* variables); needs orchestore[airflow] (repeatable)",
     )
     group.add_argument(
-        "--prefect-block", metavar="SLUG/NAME", help="a Prefect block (not in this release)"
+        "--prefect-block",
+        metavar="[URL_PREFIX=]SLUG/NAME",
+        action="append",
+        default=[],
+        help="a saved Prefect block (orchestore credentials block or DataStore) from the "
+        "current profile's API; needs orchestore[prefect] (repeatable)",
     )
     vault = parser.add_argument_group("Vault (HashiCorp Vault or OpenBao, KV v1/v2)")
     vault.add_argument("--vault", metavar="ADDR", help="Vault's address, e.g. https://vault:8200")
@@ -101,6 +116,7 @@ class CredentialOptions:
 
     mappings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     vault_paths: list[tuple[str, str]] = field(default_factory=list)
+    sources: list[tuple[str, OrchestratorSource]] = field(default_factory=list)
     vault_connection: Any = None
     kv_version: int = 2
     allow_env: bool = False
@@ -122,8 +138,9 @@ class CredentialOptions:
         if credentials_model(parsed) is None:
             return None
         return resolve_credentials(
-            url,
+            parsed,
             credentials=_longest_prefix(self.mappings, url),
+            source=pick_source(self.sources, parsed),
             vault=self._vault_ref(url),
             allow_env=self.allow_env,
         )
@@ -149,15 +166,11 @@ class CredentialOptions:
 
 def resolver_for(args: argparse.Namespace) -> CredentialOptions:
     """Check the options' combinations and read the secret files (stdin at most once)."""
-    for option, layer in (("airflow_conn", "Airflow"), ("prefect_block", "Prefect")):
-        if getattr(args, option):
-            raise UsageError(
-                _NOT_IN_RELEASE.format(option="--" + option.replace("_", "-"), layer=layer)
-            )
     reader = _SecretReader()
     options = CredentialOptions(
         allow_env=args.allow_env, kv_version=args.vault_kv_version, catalog=args.catalog
     )
+    options.sources = _orchestrator_sources(args)
     if args.credentials_json:
         options.mappings = _parse_credentials_json(reader.read(args.credentials_json))
     if args.vault_path and not args.vault:
@@ -210,6 +223,24 @@ def _parse_credentials_json(text: str) -> list[tuple[str, dict[str, Any]]]:
             '{"field": ...} or {"s3://bucket": {"field": ...}, ...}'
         )
     return list(data.items())
+
+
+def _orchestrator_sources(args: argparse.Namespace) -> list[tuple[str, OrchestratorSource]]:
+    """``--airflow-conn`` / ``--prefect-block`` values as (URL prefix, source); nothing loads
+    here (a connection or block is looked up when a URL first needs it)."""
+    sources: list[tuple[str, OrchestratorSource]] = []
+    for option, values, make in (
+        ("--airflow-conn", args.airflow_conn, AirflowConnectionSource),
+        ("--prefect-block", args.prefect_block, PrefectBlockSource),
+    ):
+        if values:
+            require_layer(option)
+        for value in values:
+            prefix, _, reference = value.rpartition("=")
+            if not reference:
+                raise UsageError(f"{option} {value!r}: expected [URL_PREFIX=]{option[2:]} value")
+            sources.append((prefix, make(reference)))
+    return sources
 
 
 def _split_prefixed(value: str) -> tuple[str, str]:

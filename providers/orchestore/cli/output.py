@@ -42,8 +42,9 @@ EXIT_CREDENTIALS: Final = 3
 _REDRAW_EVERY: Final = 0.2
 _BAR_WIDTH: Final = 24
 _SOURCES_HINT: Final = (
-    "--credentials-json FILE|-, --vault ADDR --vault-path MOUNT/PATH (+ --vault-token-file or "
-    "another --vault-auth), or --allow-env"
+    "--airflow-conn ID, --prefect-block SLUG/NAME, --credentials-json FILE|-, "
+    "--vault ADDR --vault-path MOUNT/PATH (+ --vault-token-file or another --vault-auth), "
+    "or --allow-env"
 )
 
 

@@ -1,0 +1,211 @@
+"""``--airflow-conn`` and ``--prefect-block``: an orchestrator's connection or block, as a
+``CredentialSource`` for the one resolver.
+
+Each option value is ``[URL_PREFIX=]ID``. With a prefix the source serves URLs under it; without
+one it serves the URLs of its store family (an ``aws`` connection serves s3://, a GCS block
+gs://), so ``cp s3://... az://... --prefect-block A --prefect-block B`` needs no prefixes.
+
+Airflow and Prefect load only when their option is used: ``--help`` and every other command
+stay as fast as before. Airflow's connection lookup is Airflow's own (``get_connection``), so
+secrets backends (Vault, AWS Secrets Manager, ...) and ``AIRFLOW_CONN_*`` variables all work;
+a Prefect block is loaded from the Prefect API the profile (or ``PREFECT_API_URL``) points at.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, Final, Protocol
+
+from orchestore.cli.output import UsageError
+from orchestore.errors import CredentialsError, OrchestoreError
+
+__all__ = [
+    "AirflowConnectionSource",
+    "OrchestratorSource",
+    "PrefectBlockSource",
+    "pick_source",
+    "require_layer",
+]
+
+#: option -> (top-level module that must be importable, the extra that installs it)
+_LAYERS: Final = {
+    "--airflow-conn": ("airflow", "airflow"),
+    "--prefect-block": ("prefect", "prefect"),
+}
+
+#: Airflow connection type -> the store family it holds credentials for. Types not listed
+#: (``orchestore-catalog``, ``fs``, ``hashicorp_vault``, unknown ones) serve any URL they are
+#: given: their own lookup decides.
+_CONN_TYPE_FAMILIES: Final = {
+    "aws": "s3",
+    "orchestore-s3": "s3",
+    "wasb": "azure",
+    "orchestore-azure": "azure",
+    "google_cloud_platform": "gcs",
+    "orchestore-gcs": "gcs",
+    "v3io": "v3io",
+    "http": "http",
+    "https": "http",
+}
+
+
+class OrchestratorSource(Protocol):
+    """A CredentialSource that can also say, without credentials, which URLs it serves."""
+
+    @property
+    def name(self) -> str: ...
+
+    def serves(self, url: Any) -> bool: ...
+
+    def credentials_for(self, url: Any, model: Any) -> Any: ...
+
+
+def require_layer(option: str) -> None:
+    """A usage error (exit 2) when ``option``'s orchestrator is not installed; no import."""
+    module, extra = _LAYERS[option]
+    if importlib.util.find_spec(module) is None:
+        raise UsageError(
+            f"{option} needs {module.capitalize()}: pip install 'orchestore[{extra}]' "
+            "(or use --credentials-json, --vault ... or --allow-env)"
+        )
+
+
+def pick_source(
+    sources: list[tuple[str, OrchestratorSource]], url: Any
+) -> OrchestratorSource | None:
+    """The source for ``url``: the longest matching URL prefix, else the only unprefixed
+    source, else the first unprefixed one of the URL's family, else the first unprefixed one
+    (its own error then says why it cannot serve the URL)."""
+    text = str(url)
+    prefixed = [(len(p), s) for p, s in sources if p and text.startswith(p)]
+    if prefixed:
+        return max(prefixed, key=lambda match: match[0])[1]
+    unprefixed = [source for prefix, source in sources if not prefix]
+    if len(unprefixed) == 1:  # no need to look the connection or block up just to choose
+        return unprefixed[0]
+    for source in unprefixed:
+        if source.serves(url):
+            return source
+    return unprefixed[0] if unprefixed else None
+
+
+class AirflowConnectionSource:
+    """An Airflow connection, looked up by Airflow (secrets backends, ``AIRFLOW_CONN_*``)."""
+
+    def __init__(self, conn_id: str) -> None:
+        self.conn_id = conn_id
+        self._conn_type: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"Airflow connection '{self.conn_id}'"
+
+    def serves(self, url: Any) -> bool:
+        family = _CONN_TYPE_FAMILIES.get(self._type())
+        return family is None or family == url.family
+
+    def credentials_for(self, url: Any, model: Any) -> Any:
+        """The connection's credentials for ``url`` (Vault read when the connection says so)."""
+        connections = _import("orchestore.airflow.connections", "--airflow-conn")
+        return connections.credentials_for_connection(self.conn_id, str(url))
+
+    def _type(self) -> str:
+        if self._conn_type is None:
+            self._conn_type = str(_get_airflow_connection(self.conn_id).conn_type or "")
+        return self._conn_type
+
+
+def _get_airflow_connection(conn_id: str) -> Any:
+    """Airflow's own lookup; "not defined" becomes a CredentialsError naming the connection."""
+    from airflow.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as exc:  # AirflowNotFoundException and backend failures alike
+        if type(exc).__name__ == "AirflowNotFoundException":
+            raise CredentialsError(
+                f"Airflow connection '{conn_id}' is not defined (looked in Airflow's secrets "
+                "backends and AIRFLOW_CONN_* variables)"
+            ) from None
+        raise CredentialsError(
+            f"Airflow could not look up connection '{conn_id}': {type(exc).__name__}"
+        ) from None
+
+
+class PrefectBlockSource:
+    """A saved Prefect block: an orchestore credentials block or a DataStore (its credentials).
+
+    Loaded once, on first use, from the Prefect API of the current profile.
+    """
+
+    def __init__(self, reference: str) -> None:
+        slug, sep, name = reference.partition("/")
+        if not (sep and slug and name):
+            raise UsageError(
+                f"--prefect-block {reference!r}: expected BLOCK_TYPE_SLUG/BLOCK_NAME, "
+                "e.g. orchestore-s3-credentials/prod"
+            )
+        self.reference = reference
+        self._credentials_block: Any = None
+        self._loaded = False
+
+    @property
+    def name(self) -> str:
+        return f"Prefect block '{self.reference}'"
+
+    def serves(self, url: Any) -> bool:
+        block = self._block()
+        return block is not None and block.core_model.family == url.family
+
+    def credentials_for(self, url: Any, model: Any) -> Any:
+        """The block's answer (a model, or a Vault reference the resolver reads)."""
+        block = self._block()
+        if block is None:
+            raise CredentialsError(f"{self.name} holds no credentials block", url=url.display())
+        return block.credentials_for(url, model)
+
+    def _block(self) -> Any:
+        if not self._loaded:
+            self._credentials_block = self._load()
+            self._loaded = True
+        return self._credentials_block
+
+    def _load(self) -> Any:
+        _import("prefect_orchestore", "--prefect-block")  # registers our block types
+        from prefect.blocks.core import Block
+
+        from prefect_orchestore.credentials import StoreCredentialsBlock
+        from prefect_orchestore.storage import DataStore
+
+        try:
+            block = Block.load(self.reference)
+        except OrchestoreError:
+            raise
+        except ValueError:  # Prefect: "Unable to find block document named ..."
+            raise CredentialsError(
+                f"{self.name} not found on the Prefect API (check PREFECT_API_URL / the "
+                "profile, and `prefect block ls`)"
+            ) from None
+        except Exception as exc:  # the API unreachable, a block that fails validation, ...
+            raise CredentialsError(
+                f"{self.name} could not be loaded: {type(exc).__name__}"
+            ) from None
+        if isinstance(block, DataStore):
+            return block.credentials
+        if isinstance(block, StoreCredentialsBlock):
+            return block
+        raise CredentialsError(
+            f"{self.name} is a {type(block).__name__}, not an orchestore credentials block "
+            "(orchestore-s3-credentials, orchestore-azure-credentials, ...) or a DataStore"
+        )
+
+
+def _import(module: str, option: str) -> Any:
+    """Import an orchestrator layer of orchestore, naming the extra when it is missing."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        _, extra = _LAYERS[option]
+        raise UsageError(
+            f"{option} needs {module} ({exc.name} is missing): pip install 'orchestore[{extra}]'"
+        ) from None
