@@ -1,0 +1,65 @@
+"""Flows for the task tests: prefect_orchestore.tasks used as a flow author would use them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from prefect_orchestore import tasks
+
+
+@flow(name="orchestore-copy-fan-out")
+def copy_many(
+    sources: list[str], destinations: list[str], source_block: str, destination_block: str
+) -> list[dict[str, Any]]:
+    """One ``copy`` task per pair, fanned out with ``.map``; blocks given by name."""
+    futures = tasks.copy.map(
+        sources, destinations, source_block=source_block, destination_block=destination_block
+    )
+    return futures.result()
+
+
+@flow(name="orchestore-copy-with-progress")
+def copy_with_progress(
+    source: str, destination: str, source_block: str, destination_block: str, key: str
+) -> dict[str, Any]:
+    """One copy that reports progress from its first second (``progress_after=0``)."""
+    return tasks.copy(
+        source,
+        destination,
+        source_block=source_block,
+        destination_block=destination_block,
+        progress_after=0,
+        progress_key=key,
+    )
+
+
+@flow(name="orchestore-object-tasks")
+def object_tasks(store: str) -> dict[str, Any]:
+    """write, read, list_objects and delete against one DataStore (by name), in order."""
+    kept = tasks.write("kept/a.txt", b"alpha", store)
+    gone = tasks.write("gone.txt", "beta", store)
+    read_back = tasks.read("kept/a.txt", store)
+    read_text = tasks.read(gone, store, encoding="utf-8")
+    before = tasks.list_objects("", store)
+    detail = tasks.list_objects("kept", store, detail=True)
+    deleted = tasks.delete("gone.txt", store)
+    after = tasks.list_objects("", store)
+    return {
+        "written": [kept, gone],
+        "read": [read_back, read_text],
+        "before": before,
+        "detail": detail,
+        "deleted": deleted,
+        "after": after,
+    }
+
+
+@flow(name="orchestore-log-artifact")
+def log_versions(catalog: str, key: str) -> list[str]:
+    """Two versions of ``key`` through the log_artifact task, tagged v1 and v2."""
+    return [
+        tasks.log_artifact(key, catalog, data=b"a,b\n1,2\n", tag="v1", labels={"n": 1}),
+        tasks.log_artifact(key, catalog, data=b"a,b\n3,4\n5,6\n", tag="v2", labels={"n": 2}),
+    ]
