@@ -4,7 +4,9 @@
 connection up with Airflow's own API (so secrets backends, ``AIRFLOW_CONN_*`` and the API
 server all work), translates it with its type's adapter, reads a Vault secret when the
 connection points at one, and returns the URL's credential model (None for stores that take
-none). Every secret it resolves goes to the log masker.
+none). Every secret it resolves goes to the log masker (the sink is installed on first use
+here, and on import by ``orchestore.airflow.hooks``: importing the adapters alone touches no
+Airflow state).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from orchestore.airflow.connections.base import Adapted, ConnectionLike
+from orchestore.airflow.connections.base import Adapted, ConnectionLike, extras_of
 from orchestore.airflow.connections.source import ADAPTERS, ConnectionSource, adapt
 from orchestore.airflow.masking import install_mask_sink
 from orchestore.credentials.base import CredentialsModel
@@ -29,8 +31,6 @@ __all__ = [
     "credentials_for_connection",
     "get_connection",
 ]
-
-install_mask_sink()
 
 
 def get_connection(conn_id: str) -> Any:
@@ -49,6 +49,7 @@ async def aget_connection(conn_id: str) -> Any:
 
 def credentials_for_connection(conn_id: str, url: str | StoreURL) -> CredentialsModel | None:
     """The credentials connection ``conn_id`` gives for ``url`` (None: the store takes none)."""
+    install_mask_sink()
     source = ConnectionSource(get_connection(conn_id), get_connection)
     return resolve_credentials(url, source=source, allow_env=False)
 
@@ -59,6 +60,7 @@ async def acredentials_for_connection(conn_id: str, url: str | StoreURL) -> Cred
     The Vault connection is fetched asynchronously too; the Vault read (blocking hvac) runs
     in a worker thread.
     """
+    install_mask_sink()
     conn = await aget_connection(conn_id)
     vault_conn_id = _vault_conn_id(conn)
     fetched: dict[str, ConnectionLike] = {}
@@ -69,6 +71,4 @@ async def acredentials_for_connection(conn_id: str, url: str | StoreURL) -> Cred
 
 
 def _vault_conn_id(conn: ConnectionLike) -> str | None:
-    from orchestore.airflow.connections.base import extras_of
-
     return extras_of(conn).get("vault_conn_id") or None

@@ -21,7 +21,7 @@ from orchestore.credentials.vault import read_secret
 from orchestore.errors import CredentialsError
 from orchestore.urls import StoreURL
 
-__all__ = ["ADAPTERS", "ConnectionSource", "adapt"]
+__all__ = ["ADAPTERS", "ConnectionSource", "adapt", "canonical_type"]
 
 _PKG = "orchestore.airflow.connections"
 #: connection type -> (module, function) of its adapter: one adapter per type
@@ -44,9 +44,19 @@ ADAPTERS: Final[dict[str, tuple[str, str]]] = {
 GetConnection = Callable[[str], ConnectionLike]
 
 
+def canonical_type(conn_type: str | None) -> str:
+    """Our type names as registered: Airflow turns ``-`` into ``_`` when it reads a connection
+    from JSON or a URI (``AIRFLOW_CONN_*``, secrets backends), so ``orchestore_s3`` is
+    ``orchestore-s3``."""
+    conn_type = conn_type or ""
+    if conn_type.startswith("orchestore_"):
+        return conn_type.replace("_", "-")
+    return conn_type
+
+
 def adapt(conn: ConnectionLike) -> Adapted:
     """The connection, translated by its type's adapter; an unknown type is a clear error."""
-    row = ADAPTERS.get(conn.conn_type or "")
+    row = ADAPTERS.get(canonical_type(conn.conn_type))
     if row is None:
         raise CredentialsError(
             f"{describe(conn)}: orchestore cannot use connections of this type; use one of "
