@@ -51,8 +51,12 @@ __all__ = [
     "VaultSecretRef",
 ]
 
-DOCS_URL = "https://github.com/orchestore/orchestore#prefect-quickstart"
-LOGO_URL = "https://raw.githubusercontent.com/orchestore/orchestore/main/docs/logo.png"
+#: the README's Prefect section (GitHub's anchor for the heading "Quickstart: Prefect")
+DOCS_URL = "https://github.com/orchestore/orchestore#quickstart-prefect"
+#: a square SVG (a database with a key) from the MIT-licensed flat-color-icons npm package,
+#: pinned to one version on jsDelivr so it never changes. Prefect validates logo URLs as
+#: http(s) when it registers a block type, so a data: URL is refused.
+LOGO_URL = "https://cdn.jsdelivr.net/npm/flat-color-icons@1.1.0/svg/data_encryption.svg"
 
 # Prefect's Block allows extra fields (a misspelled keyword is silently kept): ours refuse them.
 # Inputs are never echoed in validation errors: they may be secrets.

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from pydantic import ValidationError
 
 from orchestore.errors import VaultUnavailableError
 from prefect_orchestore import (
+    ArtifactCatalog,
     AzureStoreCredentials,
     DataStore,
     GCSStoreCredentials,
@@ -50,6 +52,7 @@ ALL_BLOCKS: list[type[Block]] = [
     VaultConnection,
     VaultSecretRef,
     DataStore,
+    ArtifactCatalog,
 ]
 CREDENTIAL_BLOCKS = [block for block in ALL_BLOCKS if issubclass(block, StoreCredentialsBlock)]
 
@@ -97,20 +100,36 @@ class TestBlockStandards(BlockStandardTestSuite):
         return request.param
 
     # Overridden, not skipped: the upstream test downloads the logo over the network (this
-    # environment reaches only package registries) and needs Pillow, which is not a
-    # dependency; CI turns skips into failures. What can be checked offline is checked.
+    # environment reaches only package registries) and opens it with Pillow, which is not a
+    # dependency and cannot read SVG; CI turns skips into failures. Checked offline: an https
+    # URL (Prefect refuses other schemes at registration) pinned to one package version.
     def test_has_a_valid_image(self, block: type[Block]) -> None:
         assert block._logo_url is not None
-        assert re.fullmatch(r"https://[^\s]+\.(png|svg)", str(block._logo_url))
+        assert re.fullmatch(
+            r"https://cdn\.jsdelivr\.net/npm/[\w.-]+@\d+\.\d+\.\d+/[\w/.-]+\.(svg|png)",
+            str(block._logo_url),
+        )
+
+    def test_documentation_url_names_a_readme_section(self, block: type[Block]) -> None:
+        """The docs URL's anchor is GitHub's slug of a heading in README.md."""
+        anchor = str(block._documentation_url).split("#", 1)[1]
+        readme = (Path(__file__).parents[2] / "README.md").read_text()
+        slugs = {
+            re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+            for line in readme.splitlines()
+            if line.startswith("#")
+        }
+        assert anchor in slugs
 
 
 @pytest.mark.usefixtures("prefect_harness")
 @pytest.mark.parametrize("block", ALL_BLOCKS, ids=lambda block: block.__name__)
-def test_code_example_runs(block: type[Block]) -> None:
+def test_code_example_runs(block: type[Block], tmp_path: Path) -> None:
     """The code example shown in the UI runs as written against a real API server."""
     example = block.get_code_example()
     assert example is not None
     code = example.split("```python", 1)[1].split("```", 1)[0]
+    code = code.replace("/tmp/", f"{tmp_path}/")  # the examples' local files, per test
     # BLOCK_NAME is Prefect's placeholder convention (its suite checks for it); a real name
     # must be lower-case, so the example runs with a unique one in its place.
     code = code.replace("BLOCK_NAME", _unique("example"))
@@ -145,6 +164,11 @@ def _minimal(block: type[Block]) -> dict[str, Any]:
         return {"connection": VaultConnection(**_minimal(VaultConnection)), "path": "a/b"}
     if block is DataStore:
         return {"base_url": "memory://minimal/"}
+    if block is ArtifactCatalog:
+        return {
+            "catalog_url": "sqlite:////tmp/minimal-catalog.db",
+            "artifact_root": DataStore(base_url="memory://minimal-artifacts/"),
+        }
     return EXAMPLES[block]  # type: ignore[index]
 
 
@@ -238,23 +262,76 @@ def test_save_load_round_trip_masks_secrets_in_api_json(block: type[StoreCredent
         assert data["secret_access_key"] == data["session_token"] == "********"
 
 
-@pytest.mark.usefixtures("prefect_harness")
-def test_stored_schemas_mark_secrets_and_nest_credentials() -> None:
-    """The forms the UI draws: secret fields write-only, DataStore's credentials a block picker."""
-    S3StoreCredentials(**EXAMPLES[S3StoreCredentials]).save(_unique("schema"))
-    DataStore(base_url="memory://schema/").save(_unique("schema"))
+#: each block's own secret fields (nested blocks' secrets are added by _expected_secrets)
+OWN_SECRETS: dict[type[Block], set[str]] = {
+    S3StoreCredentials: {"secret_access_key", "session_token"},
+    AzureStoreCredentials: {"connection_string", "account_key", "sas_token", "client_secret"},
+    GCSStoreCredentials: {"credentials_json"},
+    V3ioStoreCredentials: {"access_key", "password"},
+    HttpStoreCredentials: {"password", "token", "headers.*"},
+    VaultConnection: {"token", "secret_id", "password", "jwt"},
+    VaultSecretRef: set(),
+    DataStore: set(),
+    ArtifactCatalog: {"catalog_password"},
+}
+#: the nested block fields: field name -> the block types it may hold
+NESTED: dict[type[Block], dict[str, list[type[Block]]]] = {
+    **{block: {"vault": [VaultSecretRef]} for block in CREDENTIAL_BLOCKS},
+    VaultConnection: {},
+    VaultSecretRef: {"connection": [VaultConnection]},
+    DataStore: {"credentials": list(CREDENTIAL_BLOCKS)},
+    ArtifactCatalog: {"artifact_root": [DataStore]},
+}
+
+
+def _expected_secrets(block: type[Block]) -> list[str]:
+    """Every secret path Prefect must mask in ``block``'s documents, nested ones included."""
+    paths = set(OWN_SECRETS[block])
+    for name, members in NESTED[block].items():
+        paths |= {f"{name}.{path}" for member in members for path in _expected_secrets(member)}
+    return sorted(paths)
+
+
+@pytest.fixture(scope="module")
+def stored_schemas(prefect_harness: None) -> dict[str, Any]:
+    """The block schemas as the API server stores them (what the UI draws its forms from)."""
     with get_client(sync_client=True) as client:
-        s3 = client.read_block_schemas()
-        by_slug = {schema.block_type.slug: schema for schema in s3 if schema.block_type}
-    s3_schema = by_slug["orchestore-s3-credentials"]
-    assert {"secret_access_key", "session_token", "vault.connection.token"} <= set(
-        s3_schema.fields["secret_fields"]
-    )
-    assert list(s3_schema.fields["properties"])[:2] == ["access_key_id", "secret_access_key"]
-    store_schema = by_slug["orchestore-data-store"]
-    choices = store_schema.fields["properties"]["credentials"]["anyOf"]
-    refs = {choice.get("$ref", "").rsplit("/", 1)[-1] for choice in choices}
-    assert {"S3StoreCredentials", "AzureStoreCredentials", "GCSStoreCredentials"} <= refs
+        for block in ALL_BLOCKS:
+            block.register_type_and_schema()
+        schemas = client.read_block_schemas()
+    checksums = {block._calculate_schema_checksum() for block in ALL_BLOCKS}
+    return {s.block_type.slug: s for s in schemas if s.checksum in checksums and s.block_type}
+
+
+@pytest.mark.parametrize("block", ALL_BLOCKS, ids=lambda block: block.__name__)
+def test_stored_form_fields_secrets_and_nested_selectors(
+    block: type[Block], stored_schemas: dict[str, Any]
+) -> None:
+    schema = stored_schemas[block.get_block_type_slug()]
+    fields = schema.fields
+    properties = fields["properties"]
+    # Every field, in declaration order (the form's order).
+    assert list(properties) == list(block.model_fields)
+    assert [properties[name]["position"] for name in properties] == list(range(len(properties)))
+    # Secrets: masked by Prefect (nested paths too), write-only password inputs in the form.
+    assert sorted(set(fields["secret_fields"])) == _expected_secrets(block)
+    for name, prop in properties.items():
+        variants = prop.get("anyOf", [prop])
+        is_password = any(v.get("format") == "password" and v.get("writeOnly") for v in variants)
+        assert is_password == (name in OWN_SECRETS[block]), name
+    # Nested blocks: a block picker ($ref, or anyOf of $refs for a choice of types).
+    for name, members in NESTED[block].items():
+        variants = properties[name].get("anyOf", [properties[name]])
+        refs = [v["$ref"].rsplit("/", 1)[-1] for v in variants if "$ref" in v]
+        assert refs == [member.__name__ for member in members]
+        references = fields["block_schema_references"][name]
+        references = references if isinstance(references, list) else [references]
+        slugs = [ref["block_type_slug"] for ref in references]
+        assert slugs == [member.get_block_type_slug() for member in members]
+
+
+def test_data_store_schema_has_storage_capabilities(stored_schemas: dict[str, Any]) -> None:
+    store_schema = stored_schemas[DataStore.get_block_type_slug()]
     assert set(store_schema.capabilities) >= {
         "read-path",
         "write-path",
