@@ -43,7 +43,8 @@ def _offsets(size: int) -> list[int]:
 
 
 def _clients(url: str, size: int) -> dict[str, dict[str, Callable[[], object]]]:
-    item = orchestore.get_dataitem(url)
+    # the benchmark server is on 127.0.0.1, which the http store refuses unless allowlisted
+    item = orchestore.get_dataitem(url, orchestore.HttpCredentials(allowed_hosts=["127.0.0.1"]))
     http_fs = fsspec.filesystem("http", skip_instance_cache=True)
     offsets = _offsets(size)
 

@@ -58,7 +58,9 @@ def read_over_http(folder: Path) -> None:
     with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/weather.csv"
-        item = orchestore.get_dataitem(url)
+        # 127.0.0.1 is an internal address: the http store refuses it unless allowlisted.
+        local = orchestore.HttpCredentials(allowed_hosts=["127.0.0.1"])
+        item = orchestore.get_dataitem(url, local)
         print(f"\n== {url}")
         print(f"stat over HTTP: {item.stat().size} bytes; bytes 0-3: {item.get(size=4)!r}")
         print(f"as a DataFrame over HTTP: {len(item.as_df())} rows")

@@ -30,6 +30,7 @@ from orchestore.items import DataItem, get_dataitem
 from orchestore.manager import StoreManager, default_manager
 from orchestore.stores.base import FileStat
 from orchestore.stores.memory import get_in_memory_item, set_in_memory_item
+from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import ArtifactRef, StoreURL, parse_url
 
 #: catalog functions, imported on first use: the catalog needs SQLAlchemy (extra ``catalog``)
@@ -67,6 +68,7 @@ __all__ = [
     "OrchestoreError",
     "PermissionDeniedError",
     "ReadOnlyStoreError",
+    "RetryPolicy",
     "StoreManager",
     "StoreURL",
     "StoreUnavailableError",

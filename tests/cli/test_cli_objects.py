@@ -57,7 +57,8 @@ def test_cp_chain_across_schemes_keeps_the_bytes(
         result = run("cp", src, dst, "--credentials-json", credentials_file, "--json")
         assert result.returncode == 0, (src, dst, result.stderr)
         report = json.loads(result.stdout)
-        assert report["bytes"] == PAYLOAD_SIZE and report["copied"][0]["size"] == PAYLOAD_SIZE
+        assert report["bytes"] == PAYLOAD_SIZE and report["objects"] == 1
+        assert report["checksum"] == "md5" and report["checksums_verified"] == 1
     assert (tmp_path / "back.bin").read_bytes() == payload
 
 
@@ -81,12 +82,17 @@ def test_cp_from_http(
 ) -> None:
     (http_root / "cli-http.txt").write_bytes(b"served over http")
     target = tmp_path / "got.txt"
-    result = run("cp", f"{http_server.base_url}/cli-http.txt", str(target))
+    source = f"{http_server.base_url}/cli-http.txt"
+    refused = run("cp", source, str(target))  # 127.0.0.1 is internal: refused unless allowed
+    assert refused.returncode != 0 and "allowed_hosts" in refused.stderr
+    allow = tmp_path / "allow-local.json"
+    allow.write_text(json.dumps({"allowed_hosts": ["127.0.0.1"]}))
+    result = run("cp", source, str(target), "--credentials-json", str(allow))
     assert result.returncode == 0, result.stderr
     assert target.read_bytes() == b"served over http"
 
 
-def test_cp_recursive_copies_a_folder_one_by_one(
+def test_cp_recursive_copies_a_folder(
     run: Run, tmp_path: Path, credentials_file: str, folders: dict[str, str]
 ) -> None:
     (tmp_path / "tree" / "sub").mkdir(parents=True)
@@ -139,10 +145,10 @@ def test_ls_stat_cat_rm(
 
 
 EXIT_CASES = [
-    (["cp", "a", "b", "--sync"], 2, "--sync is not available"),
-    (["cp", "a", "b", "--no-checksum"], 2, "--no-checksum is not available"),
-    (["ls", "s3://b/", "--airflow-conn", "aws_default"], 2, "--credentials-json"),
-    (["ls", "s3://b/", "--prefect-block", "s3/prod"], 2, "Prefect"),
+    (["cp", "a", "b", "--concurrency", "0"], 2, "must be >= 1"),
+    (["ls", "s3://b/", "--airflow-conn", "aws_default"], 2, "orchestore[airflow]"),
+    (["ls", "ds://aws_default/x"], 2, "orchestore[airflow]"),
+    (["ls", "s3://b/", "--prefect-block", "s3/prod"], 2, "orchestore[prefect]"),
     (["ls", "s3://b/", "--vault-path", "secret/x"], 2, "--vault ADDR"),
     (["cat"], 2, "URL"),
     (["frobnicate"], 2, "invalid choice"),

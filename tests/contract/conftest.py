@@ -67,7 +67,11 @@ def _http_case(request: pytest.FixtureRequest, tmp_path: Path) -> StoreCase:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
-    return StoreCase("http", f"{server.base_url}/contract-{next(_counter)}/", seed)
+    # The test server listens on 127.0.0.1, which the http store refuses unless allowlisted.
+    credentials = orchestore.HttpCredentials(allowed_hosts=["127.0.0.1"])
+    return StoreCase(
+        "http", f"{server.base_url}/contract-{next(_counter)}/", seed, credentials=credentials
+    )
 
 
 def _s3_from_vault_case(request: pytest.FixtureRequest, tmp_path: Path) -> StoreCase:

@@ -538,7 +538,7 @@ def test_bad_request_is_an_invalid_url(gcs_proxy: RecordingProxy) -> None:
         orchestore.get_dataitem("gs://b/k", _anonymous(gcs_proxy.endpoint_url)).stat()
 
 
-@pytest.mark.parametrize(("status", "attempts"), [(503, GCSStore.retry_attempts), (501, 1)])
+@pytest.mark.parametrize(("status", "attempts"), [(503, GCSStore.retry_policy.attempts), (501, 1)])
 def test_server_errors_are_retried_a_bounded_number_of_times(
     gcs_proxy: RecordingProxy, status: int, attempts: int
 ) -> None:
@@ -558,7 +558,7 @@ def test_endpoint_down_is_unavailable_after_bounded_retries() -> None:
             item.get()
         elapsed = time.monotonic() - started
         # aiohttp itself re-sends an idempotent request once when the server hangs up unanswered
-        attempts = GCSStore.retry_attempts
+        attempts = GCSStore.retry_policy.attempts
         assert attempts <= len(dead_end.exchanges) <= 2 * attempts
     assert elapsed < 5
     assert dead_end.endpoint_url in str(raised.value)

@@ -107,7 +107,9 @@ def test_a_store_reads_its_credentials_from_vault_with_none_in_the_environment(
     caplog.set_level(logging.DEBUG)
     (http_root / "vault").mkdir(exist_ok=True)
     (http_root / "vault" / "report.csv").write_bytes(b"city,rain_mm\nBern,3.5\n")
-    ref = _secret_ref(openbao, {"username": HTTP_USER, "password": HTTP_PASSWORD})
+    # the secret also allowlists the local test server (127.0.0.1 is refused by default)
+    secret = {"username": HTTP_USER, "password": HTTP_PASSWORD, "allowed_hosts": "127.0.0.1"}
+    ref = _secret_ref(openbao, secret)
     _clear_credential_env(monkeypatch)
     url = f"{auth_http_server.base_url}/vault/report.csv"
 

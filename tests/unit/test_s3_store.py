@@ -32,6 +32,7 @@ from orchestore import (
     StoreUnavailableError,
 )
 from orchestore.credentials import S3Credentials
+from orchestore.stores.retry import RetryPolicy
 from orchestore.stores.s3 import S3Store
 from orchestore.urls import parse_url
 from tests.servers.http_server import HttpFileServer
@@ -493,7 +494,7 @@ def test_no_endpoint_means_aws_whatever_the_environment_says(
     assert client.meta.endpoint_url.startswith("https://s3.")
     assert client.meta.endpoint_url.endswith(".amazonaws.com")
     assert client.meta.region_name != "eu-decoy-1"
-    assert client.meta.config.retries["total_max_attempts"] == S3Store.max_attempts
+    assert client.meta.config.retries["total_max_attempts"] == S3Store.retry_policy.attempts
     regional = make_store(
         S3Credentials(access_key_id="AKIA1", secret_access_key=SECRET, region="eu-west-1")
     )
@@ -560,10 +561,7 @@ def test_missing_bucket_is_not_found_naming_it(
 class FastFailing(S3Store):
     """A tight retry policy, so the timeout paths run in about a second."""
 
-    connect_timeout = 0.2
-    read_timeout = 0.2
-    max_attempts = 2
-    fs_attempts = 2
+    retry_policy = RetryPolicy(attempts=2, connect_timeout=0.2, read_timeout=0.2)
 
 
 class _SilentServer:
@@ -620,7 +618,7 @@ def test_hung_endpoint_times_out_after_bounded_attempts(
         elapsed = time.monotonic() - started
     finally:
         silent.close()
-    attempts = FastFailing.max_attempts * FastFailing.fs_attempts
+    attempts = FastFailing.retry_policy.attempts
     assert 1 <= len(silent.connections) <= attempts
     assert elapsed < 10
 

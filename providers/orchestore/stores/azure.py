@@ -15,10 +15,11 @@ paths work the same with each. What this module adds to adlfs, and why:
 - Atomic writes: blocks are staged as the writer fills and committed on a clean close only; a
   failed write deletes the uncommitted blob it staged, so nothing partial is ever visible.
 - Server-side copies (Copy Blob from URL), waited for until the copy completes.
-- Retry policy: Azure's (dropped connections, timeouts, 408, 5xx) but bounded and quick:
-  ``retries`` retries after the first attempt (default 3) waiting 0.5 s, 1 s, 2 s (+-20 %),
-  a 10 s connection timeout and a ``timeout`` (default 60 s) read timeout, then
-  StoreUnavailableError. Both are store options: ``get_dataitem(url, creds, retries=1)``.
+- Retry policy: Azure's (dropped connections, timeouts, 408, 5xx) but bounded and quick, set by
+  the store option ``retry`` (a RetryPolicy): by default 4 attempts, waiting 0.5 s, 1 s, 2 s
+  (+-20 %), a 10 s connection timeout and a 60 s read timeout, then StoreUnavailableError.
+  The older options ``retries`` (retries after the first attempt) and ``timeout`` (read
+  timeout) still work: ``get_dataitem(url, creds, retries=1)``.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import random
 import time
 from collections.abc import Coroutine
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from adlfs import AzureBlobFileSystem
@@ -58,6 +58,7 @@ from orchestore.errors import (
 )
 from orchestore.stores.base import FileStat, guess_content_type, reported_content_type
 from orchestore.stores.fsspec_store import FsspecStore, _FsspecWriter
+from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
 
 __all__ = ["MAX_CONCURRENCY", "READ_BLOCK", "AzureStore"]
@@ -101,9 +102,12 @@ class _RetryPolicy(ExponentialRetry):
     The SDK's default waits 15 s + 3^n s between attempts; here 0.5 s, 1 s, 2 s, ... (+-20 %).
     """
 
+    def __init__(self, policy: RetryPolicy, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._policy = policy
+
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
-        backoff = FIRST_BACKOFF * 2 ** max(settings["count"] - 1, 0)
-        return random.uniform(0.8 * backoff, 1.2 * backoff)  # noqa: S311 - jitter, not crypto
+        return self._policy.delay(settings["count"])
 
 
 class _HermeticFileSystem(AzureBlobFileSystem):
@@ -234,20 +238,48 @@ class AzureStore(FsspecStore):
     writer_type = _AzureWriter  # a failed write also removes the blob it staged
     credentials: AzureCredentials
 
+    #: the retry policy (store option ``retry``): Azure's choice of what to retry, with
+    #: ``attempts - 1`` retries waiting ``backoff``, 2x, 4x ... seconds (+-20 %)
+    retry_policy: ClassVar[RetryPolicy | None] = RetryPolicy(
+        attempts=RETRIES + 1,
+        backoff=FIRST_BACKOFF,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=TIMEOUT,
+    )
+
     def __init__(
         self,
         endpoint: StoreURL,
         credentials: AzureCredentials | None = None,
         *,
-        retries: int = RETRIES,
-        timeout: float = TIMEOUT,
+        retry: RetryPolicy | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,
     ) -> None:
-        super().__init__(endpoint, credentials)
-        if retries < 0 or timeout <= 0:
-            raise ValueError("retries must be >= 0 and timeout > 0")
-        self.retries, self.timeout = retries, timeout
+        if retries is not None or timeout is not None:  # the older spelling of the same policy
+            if (retries is not None and retries < 0) or (timeout is not None and timeout <= 0):
+                raise ValueError("retries must be >= 0 and timeout > 0")
+            base = retry or self.retry_policy or RetryPolicy()
+            changes: dict[str, Any] = {}
+            if retries is not None:
+                changes["attempts"] = retries + 1
+            if timeout is not None:
+                changes["read_timeout"] = timeout
+                changes["connect_timeout"] = min(base.connect_timeout, timeout)
+            retry = base.model_copy(update=changes)
+        super().__init__(endpoint, credentials, retry=retry)
         self.account = _account_of(self.credentials, endpoint)
         self._check_account(endpoint)
+
+    @property
+    def retries(self) -> int:
+        """Retries after the first attempt (the policy's ``attempts - 1``)."""
+        return self.retry.attempts - 1
+
+    @property
+    def timeout(self) -> float:
+        """The read timeout, in seconds."""
+        return self.retry.read_timeout
 
     @classmethod
     def endpoint_key(cls, url: StoreURL) -> str:
@@ -303,9 +335,9 @@ class AzureStore(FsspecStore):
 
     def _client_options(self) -> dict[str, Any]:
         return {
-            "retry_policy": _RetryPolicy(retry_total=self.retries),
-            "connection_timeout": min(CONNECT_TIMEOUT, self.timeout),
-            "read_timeout": self.timeout,
+            "retry_policy": _RetryPolicy(self.retry, retry_total=self.retries),
+            "connection_timeout": self.retry.connect_timeout,
+            "read_timeout": self.retry.read_timeout,
             "max_single_get_size": DOWNLOAD_CHUNK,
             "max_chunk_get_size": DOWNLOAD_CHUNK,
             "max_single_put_size": self.block_size,

@@ -31,6 +31,7 @@ from orchestore.errors import (
     ReadOnlyStoreError,
     UnsupportedOperationError,
 )
+from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
 
 __all__ = [
@@ -207,10 +208,20 @@ class Store(ABC):
     readonly: ClassVar[bool] = False
     supports_append: ClassVar[bool] = False
     supports_listing: ClassVar[bool] = True
+    #: the default retry policy of a network store (None: local, nothing to retry); an
+    #: instance takes another through the store option ``retry`` (see stores/retry.py)
+    retry_policy: ClassVar[RetryPolicy | None] = None
 
-    def __init__(self, endpoint: StoreURL, credentials: CredentialsModel | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: StoreURL,
+        credentials: CredentialsModel | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.credentials = credentials
+        self.retry = retry if retry is not None else self.retry_policy
 
     @classmethod
     def endpoint_key(cls, url: StoreURL) -> str:

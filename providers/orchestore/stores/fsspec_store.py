@@ -30,6 +30,7 @@ from orchestore.errors import (
     UnsupportedOperationError,
 )
 from orchestore.stores.base import AtomicWriter, Buffer, FileStat, Store
+from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
 
 if TYPE_CHECKING:
@@ -68,11 +69,19 @@ class FsspecStore(Store):
     block_size: ClassVar[int] = 16 * 1024 * 1024
     #: the AtomicWriter around an fsspec file opened for writing (a store may refine discard)
     writer_type: ClassVar[type[_FsspecWriter]] = _FsspecWriter
+    retry_policy: ClassVar[RetryPolicy | None] = RetryPolicy()
+    retry: RetryPolicy
 
-    def __init__(self, endpoint: StoreURL, credentials: CredentialsModel | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: StoreURL,
+        credentials: CredentialsModel | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         credentials = credentials if credentials is not None else self._default_credentials()
         credentials.check_usable()
-        super().__init__(endpoint, credentials)
+        super().__init__(endpoint, credentials, retry=retry)
         self._fs: AbstractFileSystem | None = None
         self._fs_lock = threading.Lock()
 

@@ -15,10 +15,10 @@ Decisions worth knowing:
   break the atomic-write contract. Zonal (Rapid) buckets are therefore not supported.
 - Retry policy: gcsfs retries a failed request six times over about 30 s, and a resumable
   upload cancel that the server does not implement (HTTP 501) the same way. Here a request is
-  tried ``retry_attempts`` times with exponential backoff from ``retry_backoff`` seconds
-  (about 2 s of waiting in all), only for errors worth retrying (connection errors, 408, 429,
-  500, 502-504), then StoreUnavailableError. Connecting times out after ``connect_timeout``
-  seconds and a stalled response after ``read_timeout`` seconds.
+  tried ``retry.attempts`` times (default 4) with exponential backoff from ``retry.backoff``
+  seconds (about 2 s of waiting in all), only for errors worth retrying (connection errors,
+  408, 429, 500, 502-504), then StoreUnavailableError. Connecting times out after
+  ``retry.connect_timeout`` seconds and a stalled response after ``retry.read_timeout``.
 - Writes are resumable uploads of ``block_size`` chunks, committed by ``commit()`` and
   cancelled by ``discard()`` (DELETE on the session), sent from the write buffer without a copy.
 - Reads (``read_options``) use a read-ahead cache of 8 MiB blocks fetched one request at a time:
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import random
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +59,7 @@ from orchestore.errors import (
 )
 from orchestore.stores.base import FileStat
 from orchestore.stores.fsspec_store import FsspecStore
+from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
 
 __all__ = ["PUBLIC_ENDPOINT", "SCOPE", "GCSStore", "google_credentials"]
@@ -127,13 +127,12 @@ class _BoundedGCSFileSystem(GCSFileSystem):
         self,
         *,
         endpoint_url: str | None,
-        retry_attempts: int,
-        retry_backoff: float,
+        retry: RetryPolicy,
         client_certificate: bool,
         **kwargs: Any,
     ) -> None:
         super().__init__(endpoint_url=endpoint_url or PUBLIC_ENDPOINT, **kwargs)
-        self.retry_attempts, self.retry_backoff = retry_attempts, retry_backoff
+        self.retry_policy = retry
         # gcsfs decides from GOOGLE_API_USE_CLIENT_CERTIFICATE whether to present a client
         # certificate; only the ambient identity may take part in that.
         if not client_certificate:
@@ -145,14 +144,14 @@ class _BoundedGCSFileSystem(GCSFileSystem):
         data = kwargs.get("data")
         if isinstance(data, bytes | bytearray | memoryview) and len(data) > _SLICE:
             kwargs["data"] = _BufferPayload(memoryview(data))
-        for attempt in range(1, self.retry_attempts + 1):
+        policy = self.retry_policy
+        for attempt in range(1, policy.attempts + 1):
             try:
                 return await _SINGLE_REQUEST(self, method, path, *args, **kwargs)
             except Exception as exc:
-                if attempt == self.retry_attempts or not _worth_retrying(exc):
+                if attempt == policy.attempts or not _worth_retrying(exc):
                     raise
-            delay = self.retry_backoff * 2 ** (attempt - 1)
-            await asyncio.sleep(delay * (1 + random.random() / 4))  # noqa: S311 - jitter
+            await asyncio.sleep(policy.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -196,13 +195,11 @@ class GCSStore(FsspecStore):
     family = "gcs"
     credentials_type = GCSCredentials
 
-    #: attempts per request (first try included) before StoreUnavailableError
-    retry_attempts: ClassVar[int] = 4
-    #: seconds before the first retry; doubled for each further one, plus up to 25 % jitter
-    retry_backoff: ClassVar[float] = 0.25
-    #: seconds to open a connection, and to wait for the next bytes of a response
-    connect_timeout: ClassVar[float] = 15.0
-    read_timeout: ClassVar[float] = 120.0
+    #: the retry policy (store option ``retry``): attempts per request, exponential backoff
+    #: from ``backoff`` seconds, and the connection and read timeouts (see stores/retry.py)
+    retry_policy: ClassVar[RetryPolicy | None] = RetryPolicy(
+        attempts=4, backoff=0.25, connect_timeout=15.0, read_timeout=120.0
+    )
 
     #: how open("rb") reads: see the module docstring
     read_options: ClassVar[dict[str, Any]] = {
@@ -211,8 +208,14 @@ class GCSStore(FsspecStore):
         "concurrency": 1,
     }
 
-    def __init__(self, endpoint: StoreURL, credentials: GCSCredentials | None = None) -> None:
-        super().__init__(endpoint, credentials)
+    def __init__(
+        self,
+        endpoint: StoreURL,
+        credentials: GCSCredentials | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(endpoint, credentials, retry=retry)
         self._known_buckets: set[str] = set()
         self._buckets_lock = threading.Lock()
 
@@ -229,14 +232,15 @@ class GCSStore(FsspecStore):
         built, key_project = google_credentials(settings)
         return _BoundedGCSFileSystem(
             endpoint_url=settings.endpoint_url,
-            retry_attempts=self.retry_attempts,
-            retry_backoff=self.retry_backoff,
+            retry=self.retry,
             client_certificate=settings.use_ambient_identity,
             token="anon" if built is None else built,
             project=settings.project or key_project or "",
             block_size=self.block_size,
             requests_timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=self.connect_timeout, sock_read=self.read_timeout
+                total=None,
+                sock_connect=self.retry.connect_timeout,
+                sock_read=self.retry.read_timeout,
             ),
             skip_instance_cache=True,
             use_listings_cache=False,
@@ -311,12 +315,12 @@ class GCSStore(FsspecStore):
             return InvalidURLError(f"GCS rejected the request: {_server_message(exc)}", url=where)
         if isinstance(exc, HttpError):
             return StoreUnavailableError(
-                f"GCS answered HTTP {exc.code} (after up to {self.retry_attempts} attempts)",
+                f"GCS answered HTTP {exc.code} (after up to {self.retry.attempts} attempts)",
                 url=where,
             )
         if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | ConnectionError):
             return StoreUnavailableError(
-                f"cannot reach {self._endpoint_name()} after {self.retry_attempts} attempts "
+                f"cannot reach {self._endpoint_name()} after {self.retry.attempts} attempts "
                 f"({type(exc).__name__})",
                 url=where,
             )

@@ -8,7 +8,14 @@ Here:
 - ``open()`` streams and seeks (a seek reopens with a Range), so pyarrow can read parquet;
 - redirects are followed within the same scheme only, and credentials are dropped when a
   redirect leaves the original host;
-- a body shorter than its Content-Length is a StoreUnavailableError, never a short file.
+- a body shorter than its Content-Length is a StoreUnavailableError, never a short file;
+- internal addresses (loopback, private, link-local: 169.254.169.254) are refused before
+  connecting, on the first request and on every redirect, unless the credentials' ``allowed_hosts``
+  lists them (stores/_address_guard.py); responses above ``max_response_bytes`` are cut off;
+- the retry policy (store option ``retry``; default: 3 attempts, timeouts from the credentials'
+  ``timeout``) retries GET and HEAD on connection errors, 408, 429 and 5xx, and a reader whose
+  body is cut short resumes from its position with a ranged GET; a server that trickles is cut
+  off after ``read_timeout`` per MiB (stores/_http_client.py).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import base64
 import io
 import ssl
+import time
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
@@ -30,10 +38,12 @@ from orchestore.errors import (
     StoreUnavailableError,
     UnsupportedOperationError,
 )
+from orchestore.stores._address_guard import AddressGuard
 from orchestore.stores._http_client import Pool as _Pool
 from orchestore.stores._http_client import Response as _Response
-from orchestore.stores._http_client import send, tls_context
+from orchestore.stores._http_client import send, tls_context, too_large
 from orchestore.stores.base import FileStat, ReadOnlyStore, SeekableStream
+from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL, redact_url
 
 __all__ = ["HttpStore"]
@@ -42,6 +52,8 @@ MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NO_HEAD = frozenset({405, 501})  # servers that refuse HEAD: stat falls back to a ranged GET
 _READ_BUFFER = 1 << 20
+#: statuses worth another attempt (the server may answer differently next time)
+_RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class _HttpReader(SeekableStream):
@@ -53,25 +65,56 @@ class _HttpReader(SeekableStream):
         self._size: int | None = None
         self._response: _Response | None = None
         self._eof = False
+        self._etag: str | None = None  # of the first response: a resumed read must match it
 
     def _restart(self) -> None:
         self._drop_response()
         self._eof = False
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        """Read on; a body cut short resumes at the position, up to the policy's attempts."""
         if self._eof or not len(buffer):
             return 0
+        view = memoryview(buffer).cast("B")
+        attempts = self._store.retry.attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._read_some(view)
+            except StoreUnavailableError:
+                self._drop_response()
+                if attempt == attempts:
+                    raise
+                time.sleep(self._store.retry.delay(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_some(self, view: memoryview) -> int:
         if self._response is None:
             self._response = self._store.open_range(self._url, self._position)
             if self._response is None:
                 self._eof = True
                 return 0
-        count = self._response.readinto(memoryview(buffer).cast("B"))
+            self._check_same_object(self._response)
+        count = self._response.readinto(view)
         if count == 0:
             self._drop_response()
             self._eof = True
         self._position += count
+        limit = self._store.max_response_bytes
+        if limit is not None and self._position > limit:
+            self._drop_response()
+            raise too_large(self._url, limit)
         return count
+
+    def _check_same_object(self, response: _Response) -> None:
+        etag = response.header("ETag")
+        if self._etag is None:
+            self._etag = etag
+        elif etag is not None and etag != self._etag:
+            self._drop_response()
+            raise OrchestoreError(
+                "the object changed while it was being read; read it again",
+                url=self._url.display(),
+            )
 
     def close(self) -> None:
         self._drop_response()
@@ -95,14 +138,45 @@ class HttpStore(ReadOnlyStore):
     credentials_type = HttpCredentials
     supports_listing = False
 
-    def __init__(self, endpoint: StoreURL, credentials: HttpCredentials | None = None) -> None:
+    #: the default policy; its timeouts are replaced by the credentials' ``timeout``
+    retry_policy = RetryPolicy(attempts=3, backoff=0.25, connect_timeout=30.0, read_timeout=30.0)
+    retry: RetryPolicy
+
+    def __init__(
+        self,
+        endpoint: StoreURL,
+        credentials: HttpCredentials | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         credentials = credentials or HttpCredentials()
-        super().__init__(endpoint, credentials)
+        if retry is None:
+            retry = self.retry_policy.model_copy(
+                update={"connect_timeout": credentials.timeout, "read_timeout": credentials.timeout}
+            )
+        super().__init__(endpoint, credentials, retry=retry)
         self._credentials = credentials
         self._tls = _tls_context(credentials) if endpoint.scheme == "https" else None
-        self._pool = _Pool(
-            endpoint.scheme, endpoint.host, endpoint.port, credentials.timeout, self._tls
+        self._guard = AddressGuard.build(
+            credentials.allowed_hosts, credentials.allow_private_networks
         )
+        self._pool = self._new_pool(endpoint)
+
+    def _new_pool(self, origin: StoreURL) -> _Pool:
+        return _Pool(
+            origin.scheme,
+            origin.host,
+            origin.port,
+            self.retry.connect_timeout,
+            self._tls,
+            read_timeout=self.retry.read_timeout,
+            guard=self._guard,
+        )
+
+    @property
+    def max_response_bytes(self) -> int | None:
+        """Responses larger than this are refused and cut off (None: no limit)."""
+        return self._credentials.max_response_bytes
 
     @classmethod
     def endpoint_key(cls, url: StoreURL) -> str:
@@ -113,15 +187,27 @@ class HttpStore(ReadOnlyStore):
         return io.BufferedReader(_HttpReader(self, url), buffer_size=_READ_BUFFER)  # type: ignore[return-value]
 
     def read(self, url: StoreURL, offset: int = 0, size: int | None = None) -> bytes:
+        """One GET (ranged when asked), repeated whole when its body is cut short."""
         if size is not None and size <= 0:
             return b""
         end = None if size is None else offset + size - 1
+        attempts = self.retry.attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._read_once(url, offset, size, end)
+            except StoreUnavailableError:
+                if attempt == attempts:
+                    raise
+                time.sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_once(self, url: StoreURL, offset: int, size: int | None, end: int | None) -> bytes:
         response = self.open_range(url, offset, end)
         if response is None:
             return b""
         if response.status == 200 and (offset or size is not None):
             return _slice_full_body(response, offset, size)
-        return response.read_all()
+        return response.read_all(self.max_response_bytes)
 
     def stat(self, url: StoreURL) -> FileStat:
         response = self._request("HEAD", url, tolerate=_NO_HEAD)
@@ -191,7 +277,7 @@ class HttpStore(ReadOnlyStore):
         """Send ``method``, following same-scheme redirects; raise on error statuses."""
         target, headers, pool = url, {**self._auth_headers(), **(extra or {})}, self._pool
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._send(pool, method, target, headers)
+            response = self._send_with_retries(pool, method, target, headers)
             if response.status not in _REDIRECTS:
                 if response.status not in tolerate:
                     _raise_for_status(response, url)
@@ -221,10 +307,26 @@ class HttpStore(ReadOnlyStore):
             return following, self._pool, headers
         # Another host: never send it our credentials, and do not pool its connections.
         kept = {k: v for k, v in headers.items() if k == "Range"}
-        other = _Pool(
-            following.scheme, following.host, following.port, self._credentials.timeout, self._tls
-        )
-        return following, other, kept
+        return following, self._new_pool(following), kept
+
+    def _send_with_retries(
+        self, pool: _Pool, method: str, url: StoreURL, headers: dict[str, str]
+    ) -> _Response:
+        """``_send``, tried up to ``retry.attempts`` times on connection errors and 408/429/5xx
+        (GET and HEAD only: this store sends nothing else)."""
+        attempts = self.retry.attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._send(pool, method, url, headers)
+            except StoreUnavailableError:
+                if attempt == attempts:
+                    raise
+            else:
+                if response.status not in _RETRIED_STATUSES or attempt == attempts:
+                    return response
+                response.close()
+            time.sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, pool: _Pool, method: str, url: StoreURL, headers: dict[str, str]) -> _Response:
         target = (url.path or "/") + (f"?{url.query}" if url.query else "")

@@ -69,6 +69,7 @@ from orchestore.errors import (
     StoreUnavailableError,
 )
 from orchestore.stores.base import (
+    AtomicWriter,
     Buffer,
     FileStat,
     SeekableStream,
@@ -76,6 +77,8 @@ from orchestore.stores.base import (
     reported_content_type,
 )
 from orchestore.stores.fsspec_store import FsspecStore
+from orchestore.stores.retry import RetryPolicy
+from orchestore.stores.s3_writer import S3PartWriter
 from orchestore.urls import StoreURL
 
 __all__ = ["S3Store"]
@@ -145,15 +148,14 @@ class S3Store(FsspecStore):
     credentials_type = S3Credentials
     credentials: S3Credentials
 
-    # -- the retry policy: bounded, so a dead endpoint fails in seconds, not minutes ----------
-    #: seconds to open a connection
-    connect_timeout: ClassVar[float] = 5.0
-    #: seconds to wait for a response (or the next bytes of a body)
-    read_timeout: ClassVar[float] = 60.0
-    #: botocore attempts per request, the first included ("standard" mode: jittered backoff)
-    max_attempts: ClassVar[int] = 3
-    #: s3fs's own attempts around botocore's (they also cover bodies cut short mid-read)
-    fs_attempts: ClassVar[int] = 2
+    #: the retry policy (store option ``retry``): ``attempts`` are botocore's attempts per
+    #: request ("standard" mode: its own jittered backoff, ``backoff`` is not used); s3fs adds
+    #: none on top, and a reader whose body is cut short resumes from its position as often
+    retry_policy: ClassVar[RetryPolicy | None] = RetryPolicy(
+        attempts=3, connect_timeout=5.0, read_timeout=60.0
+    )
+    #: parts one writer uploads at once while it fills the next (memory: one more part each)
+    parts_in_flight: ClassVar[int] = 2
     #: concurrent part transfers in s3fs's put_file/get_file (its default, 10, holds 500 MiB)
     max_concurrency: ClassVar[int] = 4
 
@@ -168,8 +170,14 @@ class S3Store(FsspecStore):
     #: bytes per UploadPartCopy request
     copy_part_size: ClassVar[int] = 256 * MiB
 
-    def __init__(self, endpoint: StoreURL, credentials: S3Credentials | None = None) -> None:
-        super().__init__(endpoint, credentials)
+    def __init__(
+        self,
+        endpoint: StoreURL,
+        credentials: S3Credentials | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(endpoint, credentials, retry=retry)
 
     def __repr__(self) -> str:
         where = self.credentials.endpoint_url or "AWS"
@@ -191,7 +199,7 @@ class S3Store(FsspecStore):
             skip_instance_cache=True,
             use_listings_cache=False,
         )
-        fs.retries = self.fs_attempts
+        fs.retries = 1  # botocore's attempts are the policy's: no s3fs retries multiplying them
         return fs
 
     def _client_kwargs(self) -> dict[str, Any]:
@@ -207,9 +215,9 @@ class S3Store(FsspecStore):
 
     def _config_kwargs(self) -> dict[str, Any]:
         config: dict[str, Any] = {
-            "connect_timeout": self.connect_timeout,
-            "read_timeout": self.read_timeout,
-            "retries": {"total_max_attempts": self.max_attempts, "mode": "standard"},
+            "connect_timeout": self.retry.connect_timeout,
+            "read_timeout": self.retry.read_timeout,
+            "retries": {"total_max_attempts": self.retry.attempts, "mode": "standard"},
             "ignore_configured_endpoint_urls": True,
         }
         if self.credentials.endpoint_url:
@@ -368,6 +376,17 @@ class S3Store(FsspecStore):
                 raise InvalidURLError("names a folder, not an object", url=url.display())
             self.fs.pipe_file(path, bytes(view), **self._put_options(url))
 
+    def open_writer(self, url: StoreURL) -> AtomicWriter:
+        """Parts upload while the next one fills (S3PartWriter); atomic on close."""
+        self.require_key(url)
+        return S3PartWriter(
+            url,
+            self,
+            part_size=self.block_size,
+            parallel=self.parts_in_flight,
+            extra=self._put_options(url),
+        )
+
     def _write_options(self, url: StoreURL) -> dict[str, Any]:
         # s3fs passes them to CreateMultipartUpload / PutObject (it filters per operation).
         return self._put_options(url)
@@ -445,7 +464,7 @@ class S3Store(FsspecStore):
             endpoint = self.credentials.endpoint_url or "AWS S3"
             return StoreUnavailableError(
                 f"cannot reach {endpoint}: {type(unreachable or exc).__name__} (gave up after "
-                f"at most {self.max_attempts * self.fs_attempts} attempts)",
+                f"at most {self.retry.attempts} attempts)",
                 url=where,
             )
         if isinstance(exc, BotoCoreError):
@@ -522,7 +541,7 @@ class _S3Reader(SeekableStream):
         view = memoryview(buffer).cast("B")
         if not view.nbytes or self._position >= self._size:
             return 0
-        attempts = self._store.fs_attempts
+        attempts = self._store.retry.attempts
         for attempt in range(1, attempts + 1):
             filled = [0]
             try:

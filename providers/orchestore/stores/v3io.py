@@ -35,6 +35,7 @@ from orchestore.stores.base import (
     Store,
     guess_content_type,
 )
+from orchestore.stores.retry import RetryPolicy
 from orchestore.stores.v3io_fs import Entry, V3ioClient, V3ioFileSystem
 from orchestore.urls import StoreURL
 
@@ -130,12 +131,30 @@ class V3ioStore(Store):
     supports_append = True
     credentials: V3ioCredentials
 
-    def __init__(self, endpoint: StoreURL, credentials: V3ioCredentials | None = None) -> None:
+    #: the default retry policy: ``attempts`` per idempotent request and per whole upload
+    #: (an append is never re-sent), ``backoff`` doubling; its timeouts are replaced by the
+    #: credentials' ``timeout`` unless a ``retry`` store option is given
+    retry_policy = RetryPolicy(attempts=3, backoff=0.1, connect_timeout=60.0, read_timeout=60.0)
+    retry: RetryPolicy
+
+    def __init__(
+        self,
+        endpoint: StoreURL,
+        credentials: V3ioCredentials | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         credentials = credentials if credentials is not None else V3ioCredentials()
         credentials.check_usable()
-        super().__init__(endpoint, credentials)
+        if retry is None:
+            retry = self.retry_policy.model_copy(
+                update={"connect_timeout": credentials.timeout, "read_timeout": credentials.timeout}
+            )
+        super().__init__(endpoint, credentials, retry=retry)
         origin = StoreURL(scheme=endpoint.scheme, host=endpoint.host, port=endpoint.port)
-        self.fs = V3ioFileSystem(credentials=credentials, endpoint=_endpoint_text(origin))
+        self.fs = V3ioFileSystem(
+            credentials=credentials, endpoint=_endpoint_text(origin), retry=retry
+        )
         self.client = self.fs.client
 
     @classmethod

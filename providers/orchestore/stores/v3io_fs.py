@@ -53,6 +53,7 @@ from orchestore.errors import (
     UnsupportedOperationError,
 )
 from orchestore.stores._http_client import Pool, Response, send, tls_context
+from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
 
 __all__ = ["V3ioClient", "V3ioFileSystem"]
@@ -122,7 +123,9 @@ class V3ioClient:
     #: seconds to wait before the second attempt; doubles after each failure
     retry_delay: ClassVar[float] = 0.1
 
-    def __init__(self, credentials: V3ioCredentials, endpoint: StoreURL) -> None:
+    def __init__(
+        self, credentials: V3ioCredentials, endpoint: StoreURL, retry: RetryPolicy | None = None
+    ) -> None:
         self.credentials = credentials
         self.endpoint = endpoint
         self.origin = self._origin(credentials, endpoint)
@@ -130,7 +133,19 @@ class V3ioClient:
         tls = None
         if parts.scheme == "https":
             tls = tls_context(credentials.verify_ssl, credentials.ca_bundle)
-        self._pool = Pool(parts.scheme, parts.hostname or "", parts.port, credentials.timeout, tls)
+        connect_timeout = read_timeout = credentials.timeout
+        if retry is not None:  # the store's policy: attempts, backoff and timeouts
+            self.upload_attempts = self.request_attempts = retry.attempts
+            self.retry_delay = retry.backoff  # type: ignore[misc]
+            connect_timeout, read_timeout = retry.connect_timeout, retry.read_timeout
+        self._pool = Pool(
+            parts.scheme,
+            parts.hostname or "",
+            parts.port,
+            connect_timeout,
+            tls,
+            read_timeout=read_timeout,
+        )
         # fsspec users drop filesystems without closing them: close the idle sockets then.
         weakref.finalize(self, self._pool.close)
 
@@ -582,6 +597,7 @@ class V3ioFileSystem(AbstractFileSystem):
         endpoint: str | None = None,
         chunk_size: int | None = None,
         list_page_size: int | None = None,
+        retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -597,7 +613,7 @@ class V3ioFileSystem(AbstractFileSystem):
             )
         credentials.check_usable()
         self.credentials = credentials
-        self.client = V3ioClient(credentials, _endpoint_url(endpoint))
+        self.client = V3ioClient(credentials, _endpoint_url(endpoint), retry)
         if chunk_size is not None:
             self.client.chunk_size = chunk_size
         if list_page_size is not None:
