@@ -3,8 +3,8 @@
 Result storage: the first flow run computes and persists the task's result through the saved
 DataStore block; the second finds it by cache key and READS it from the store (the task does
 not run); after the object is deleted out of band, a third run computes again, which proves
-the second really read the store. Checked on file and s3 (moto); the objects are checked with
-the raw SDK.
+the second really read the store. Checked on file, memory and s3 (moto; the objects checked
+with the raw SDK), and without the third run on az (Azurite), gs (GCS emulator) and v3io.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.logging.handlers import APILogWorker
 
+import orchestore
 from prefect_orchestore import DataStore, S3StoreCredentials, VaultConnection, VaultSecretRef
 from prefect_orchestore.credentials import CREDENTIAL_BLOCKS
 from tests.prefect.storage_flows import CALLS, round_trip_through_store, square_with_storage
@@ -97,6 +98,17 @@ def test_result_storage_on_s3(moto_server: MotoServer, moto_bucket: str) -> None
         store,
         exists=exists,
         delete=lambda key: client.delete_object(Bucket=moto_bucket, Key=f"{prefix}/{key}"),
+    )
+
+
+def test_result_storage_on_memory() -> None:
+    """memory:// is one dict per process: a result survives between flow runs of ONE process
+    (these tests, a local ``python flow.py``), not across workers, processes or restarts."""
+    base = f"memory://{_unique('results')}/"
+    _check_result_storage(
+        DataStore(base_url=base),
+        exists=lambda key: orchestore.get_dataitem(base + key).exists(),
+        delete=lambda key: orchestore.get_dataitem(base + key).delete(),
     )
 
 
