@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import sys
 import traceback
 from typing import Any
@@ -91,11 +92,33 @@ def op_roundtrip(conn_id: str | None, url: str, data: str) -> dict[str, Any]:
 
 
 def op_test_connection(conn_id: str) -> dict[str, Any]:
-    """The path the UI's Test button and ``airflow connections test`` take."""
+    """The path ``airflow connections test`` takes (a server-context process, like the CLI)."""
+    os.environ["_AIRFLOW_PROCESS_CONTEXT"] = "server"
     from airflow.models.connection import Connection
 
     ok, message = Connection.get_connection_from_secrets(conn_id).test_connection()
     return {"ok": ok, "message": message}
+
+
+def op_add_connection(conn_id: str, **fields: Any) -> dict[str, Any]:
+    """Store a connection in the metadata DB, as the UI and ``connections add`` do."""
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    extra = fields.pop("extra", None)
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+        conn = Connection(conn_id=conn_id, extra=json.dumps(extra) if extra else None, **fields)
+        session.add(conn)
+    return {"conn_type": fields.get("conn_type")}
+
+
+def op_core_resolve(url: str, credentials: dict[str, Any]) -> dict[str, Any]:
+    """Resolve credentials with the core alone, after importing the hooks (the sink's trigger)."""
+    import orchestore.airflow.hooks  # noqa: F401 - registers the mask_secret sink
+    from orchestore.credentials.resolver import resolve_credentials
+
+    return _model(resolve_credentials(url, credentials=credentials))
 
 
 def op_redact(values: list[str]) -> dict[str, Any]:
@@ -139,6 +162,8 @@ def op_asset(uri: str) -> dict[str, Any]:
 
 
 OPS = {
+    "add_connection": op_add_connection,
+    "core_resolve": op_core_resolve,
     "asset": op_asset,
     "async_credentials": op_async_credentials,
     "credentials": op_credentials,

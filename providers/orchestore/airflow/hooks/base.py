@@ -24,7 +24,7 @@ from orchestore.airflow.connections.base import describe, extras_of
 from orchestore.airflow.masking import install_mask_sink
 from orchestore.credentials.base import CredentialsModel
 from orchestore.credentials.resolver import credentials_model, resolve_credentials
-from orchestore.errors import CredentialsError, InvalidURLError, OrchestoreError
+from orchestore.errors import CredentialsError, InvalidURLError, NotFoundError, OrchestoreError
 from orchestore.items import DataItem
 from orchestore.manager import StoreManager
 from orchestore.stores.base import FileStat
@@ -202,20 +202,34 @@ class DataStoreHook(BaseHook):
 
         The message names the connection and what failed, never a secret.
         """
+        name = f"connection '{self.conn_id}'"
         try:
             source = self.source()
+            name = source.name
             root = source.adapted.root
             if not root:
                 return False, (
-                    f"{source.name} has nothing to test against: set its bucket/container "
-                    "field or its 'root' extra"
+                    f"{name} has nothing to test against: set its bucket/container field or "
+                    "its 'root' extra"
                 )
-            self.item(f"{DS_SCHEME}{self.conn_id}/").ls()
+            return True, f"{name}: {self.probe(root, self.conn_id)}"
         except OrchestoreError as exc:
-            return False, f"{type(exc).__name__}: {exc}"
+            return False, f"{name}: {type(exc).__name__}: {exc}"
         except Exception as exc:  # the UI needs an answer, not a traceback
-            return False, f"{type(exc).__name__} while testing connection '{self.conn_id}'"
-        return True, f"{source.name}: listed {root}"
+            return False, f"{name}: {type(exc).__name__} while testing"
+
+    def probe(self, url: str, conn_id: str | None) -> str:
+        """List ``url``; a folder that does not exist yet is fine when its bucket lists."""
+        item = self.item(url, conn_id)
+        try:
+            item.ls()
+        except NotFoundError:
+            if not item.store_url.key.strip("/"):
+                raise
+            bucket = item.store_url.with_path("")
+            self.item(bucket, conn_id).ls()
+            return f"listed {bucket} ({item.url} is empty or does not exist yet)"
+        return f"listed {item.url}"
 
     def close(self) -> None:
         """Release the clients this hook built."""

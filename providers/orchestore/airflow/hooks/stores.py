@@ -56,21 +56,22 @@ class CatalogHook(DataStoreHook):
 
     def test_connection(self) -> tuple[bool, str]:
         """Query the catalog's database, and list the artifact root when one is set."""
+        name = f"connection '{self.conn_id}'"
         try:
             source = self.source()
-            catalog = source.adapted.options.get("catalog")
+            name = source.name
             from orchestore.catalog import api
 
-            api.list_artifacts("orchestore-connection-test", catalog=catalog)
+            api.list_artifacts(
+                "orchestore-connection-test", catalog=source.adapted.options.get("catalog")
+            )
             root = source.adapted.options.get("artifact_root")
-            if root:
-                self.item(root, conn_id=_artifact_conn_id(self)).ls()
+            listed = f"; {self.probe(root, _artifact_conn_id(self))}" if root else ""
         except OrchestoreError as exc:
-            return False, f"{type(exc).__name__}: {exc}"
+            return False, f"{name}: {type(exc).__name__}: {exc}"
         except Exception as exc:  # the UI needs an answer, not a traceback
-            return False, f"{type(exc).__name__} while testing connection '{self.conn_id}'"
-        where = f" and listed {root}" if root else ""
-        return True, f"{source.name}: the catalog answered{where}"
+            return False, f"{name}: {type(exc).__name__} while testing"
+        return True, f"{name}: the catalog answered{listed}"
 
 
 def _artifact_conn_id(hook: DataStoreHook) -> str | None:
