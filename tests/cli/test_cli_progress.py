@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
 import subprocess
+import time
 from pathlib import Path
 
-from tests.cli.conftest import ORCHESTORE, Run, cli_env
+from tests.cli.conftest import ORCHESTORE, Run, cli_env, run_cli
+from tests.servers.moto_server import MotoServer
 
 
 def _run_on_terminal(*args: str) -> tuple[int, str]:
@@ -31,29 +34,38 @@ def _run_on_terminal(*args: str) -> tuple[int, str]:
     assert process.stderr is not None
     errors = process.stderr.read().decode()
     process.stderr.close()
-    code = process.wait(timeout=60)
+    code = process.wait(timeout=180)
     assert code == 0, errors
     return code, b"".join(chunks).decode()
 
 
-def test_cp_draws_a_progress_bar_on_a_terminal(
-    tmp_path: Path, credentials_file: str, folders: dict[str, str]
+def test_cp_of_256_mib_between_two_servers_draws_a_progress_bar(
+    credentials_file: str, folders: dict[str, str], moto_server: MotoServer
 ) -> None:
-    size = 24 * 1024 * 1024
-    (tmp_path / "big.bin").write_bytes(os.urandom(size))
-    code, drawn = _run_on_terminal(
-        "cp",
-        str(tmp_path / "big.bin"),
-        folders["s3"] + "big.bin",
-        "--credentials-json",
-        credentials_file,
-    )
+    """The issue's "must show": s3 (moto) -> az (Azurite), streamed and MD5-verified, on a
+    pseudo-terminal: the bar is redrawn in place and reaches 100%, then one result line."""
+    size = 256 * 1024 * 1024
+    bucket, _, prefix = folders["s3"].removeprefix("s3://").partition("/")
+    block = os.urandom(1024 * 1024)
+    moto_server.client().upload_fileobj(io.BytesIO(block * 256), bucket, prefix + "big.bin")
+    creds = ("--credentials-json", credentials_file)
+    started = time.monotonic()
+    code, drawn = _run_on_terminal("cp", folders["s3"] + "big.bin", folders["az"], *creds)
+    seconds = time.monotonic() - started
     assert code == 0
-    assert "\r[" in drawn and "100%" in drawn
-    assert "24.0 MiB/24.0 MiB" in drawn and "1/1 objects" in drawn and "/s" in drawn
-    assert "ETA" in drawn
-    # the bar is redrawn in place: no plain "copied ..." line on a terminal
-    assert "copied " not in drawn
+    frames = drawn.replace("\r\n", "\n").split("\r")  # the terminal sends \n as \r\n
+    assert len(frames) >= 3, f"the bar was drawn {len(frames) - 1} times in {seconds:.1f}s"
+    assert all(frame.startswith("[") for frame in frames[1:]), frames[:3]
+    assert "100%" in frames[-1] and "256.0 MiB/256.0 MiB" in frames[-1]
+    assert "1/1 objects" in frames[-1] and "MiB/s" in frames[-1] and "ETA 0s" in frames[-1]
+    assert any("ETA" in frame and " 0%" not in frame for frame in frames[1:-1])
+    assert (
+        frames[-1]
+        .rstrip()
+        .endswith(f"copied {folders['s3']}big.bin -> {folders['az']}big.bin (256.0 MiB)")
+    )
+    stat = run_cli("stat", folders["az"] + "big.bin", "--json", *creds)
+    assert json.loads(stat.stdout)["size"] == size
 
 
 def test_plain_lines_and_json_when_not_a_terminal(

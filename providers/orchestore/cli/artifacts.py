@@ -55,8 +55,8 @@ def run_log_artifact(args: argparse.Namespace) -> int:
     root = content.artifact_root(args.artifact_root)
     # The bytes move inside the catalog's log_artifact, which has no progress hook yet: the
     # bar shows the size up front and completes when the upload does.
-    progress = Progress.for_args(args, size, 1)
-    progress.advance(0)
+    progress = Progress.for_args(args)
+    progress.set(0, size, 0, 1)
     try:
         url = api.log_artifact(
             args.project,
@@ -66,9 +66,9 @@ def run_log_artifact(args: argparse.Namespace) -> int:
             credentials=options.for_url(root),
             **common,
         )
-        progress.advance(size)
-        progress.done_object(f"logged {args.src} ({human_size(size)}) -> {url}")
+        progress.set(size, size, 1, 1)
     finally:
         progress.finish()
-    emit(args, {"url": url, "size": size}, url if progress.bar or args.quiet else None)
+    text = url if args.quiet else f"logged {args.src} ({human_size(size)}) -> {url}"
+    emit(args, {"url": url, "size": size}, text)
     return 0

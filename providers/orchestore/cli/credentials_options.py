@@ -122,11 +122,15 @@ class CredentialOptions:
     allow_env: bool = False
     catalog: str | None = None
 
-    def for_url(self, url: str, catalog: str | None = None) -> Any:
+    def for_url(
+        self, url: str, catalog: str | None = None, source: OrchestratorSource | None = None
+    ) -> Any:
         """The URL's credential model (None for stores that take none), via the resolver.
 
         A store:// artifact needs its target's credentials (the catalog records URLs without
         them), so the version is looked up first and the target's URL resolved instead.
+        ``source`` (a ds:// URL's connection) replaces the ``--airflow-conn``/
+        ``--prefect-block`` choice.
         """
         from orchestore.credentials import resolve_credentials
         from orchestore.credentials.resolver import credentials_model
@@ -140,7 +144,7 @@ class CredentialOptions:
         return resolve_credentials(
             parsed,
             credentials=_longest_prefix(self.mappings, url),
-            source=pick_source(self.sources, parsed),
+            source=source or pick_source(self.sources, parsed),
             vault=self._vault_ref(url),
             allow_env=self.allow_env,
         )

@@ -10,20 +10,16 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any, Final
 
 from orchestore.cli import credentials_options
+from orchestore.cli.orchestrator_sources import resolve_ds_url
 from orchestore.cli.output import Progress, UsageError, emit, human_size
-from orchestore.errors import NotFoundError
+from orchestore.errors import InvalidURLError, NotFoundError
 
 __all__ = ["add_parsers"]
 
-#: ``cp -r`` and ``ls -r`` stop with an error past this many objects: the sequential loop here
-#: is for folders a person copies by hand; the copy engine of a later release does bulk.
-MAX_RECURSIVE_OBJECTS: Final = 10_000
 _CHUNK: Final = 8 * 1024 * 1024
-_NEEDS_ENGINE = "{option} is not available in this release (it needs the bulk copy engine)"
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -31,9 +27,26 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     cp = commands.add_parser("cp", parents=[common], help="copy an object (or a folder with -r)")
     cp.add_argument("src", metavar="SRC")
     cp.add_argument("dst", metavar="DST", help="a URL, or a folder ending in / (or a local dir)")
-    cp.add_argument("-r", "--recursive", action="store_true", help="copy a folder, one by one")
-    cp.add_argument("--sync", action="store_true", help="(not in this release)")
-    cp.add_argument("--no-checksum", action="store_true", help="(not in this release)")
+    cp.add_argument(
+        "-r", "--recursive", action="store_true", help="copy every object below the folder SRC"
+    )
+    cp.add_argument(
+        "--sync",
+        action="store_true",
+        help="skip objects DST already holds with the same size and checksum",
+    )
+    cp.add_argument(
+        "--no-checksum",
+        action="store_true",
+        help="do not verify streamed copies by MD5 (server-side copies are the store's)",
+    )
+    cp.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="objects copied at once with -r (default: 8)",
+    )
     cp.set_defaults(handler=run_cp)
 
     ls = commands.add_parser("ls", parents=[common], help="list a folder")
@@ -64,6 +77,13 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     check.set_defaults(handler=run_check)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
 def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -79,116 +99,89 @@ def _item(options: credentials_options.CredentialOptions, url: str) -> Any:
 def _item_and_credentials(
     options: credentials_options.CredentialOptions, url: str
 ) -> tuple[Any, Any]:
-    """The DataItem and the credentials it uses (``--catalog`` passed on for store://)."""
+    """The DataItem and the credentials it uses (``--catalog`` passed on for store://).
+
+    A ``ds://<conn_id>/<path>`` URL (Airflow) becomes the real URL under the connection's
+    root, with that connection as its credential source.
+    """
     from orchestore import get_dataitem
 
+    source = None
+    if url.startswith("ds://"):
+        url, source = resolve_ds_url(url)
     catalog = options.catalog
     extra = {"catalog": catalog} if catalog and url.startswith("store://") else {}
-    credentials = options.for_url(url, catalog)
+    credentials = options.for_url(url, catalog, source=source)
     return get_dataitem(url, credentials, **extra), credentials
 
 
 # -- cp -------------------------------------------------------------------------------------------
 def run_cp(args: argparse.Namespace) -> int:
-    """Copy one object, or a folder's objects one after the other with ``-r``."""
-    for option in ("sync", "no_checksum"):
-        if getattr(args, option):
-            raise UsageError(_NEEDS_ENGINE.format(option="--" + option.replace("_", "-")))
+    """Copy with the transfer engine (``orchestore.copy``): one object, or a folder with -r.
+
+    Both ends are DataItems carrying the credentials resolved here, so the engine copies
+    server-side when they share a store and streams (verified by MD5 unless --no-checksum)
+    otherwise; its progress callback drives the bar.
+    """
+    from orchestore.transfer import copy
+
     options = credentials_options.resolver_for(args)
     source = _item(options, args.src)
-    pairs = list(_copy_pairs(args, options, source))
-    total = sum(size for _, _, size in pairs)
-    progress = Progress.for_args(args, total, len(pairs))
-    copied = []
+    target = _item(options, _folder_if_local_dir(args.dst))
+    progress = Progress.for_args(args)
     try:
-        for src, dst_url, size in pairs:
-            target = _copy_one(options, src, dst_url, size, progress)
-            progress.done_object(f"copied {src.url} -> {target.url} ({human_size(size)})")
-            copied.append({"src": src.url, "dst": target.url, "size": size})
+        summary = copy(
+            source,
+            target,
+            recursive=args.recursive,
+            sync=args.sync,
+            checksum=not args.no_checksum,
+            concurrency=args.concurrency,
+            progress=progress.update,
+        )
+    except InvalidURLError as exc:
+        if "recursive=True" in exc.message:  # the engine's "names a folder", in CLI terms
+            raise UsageError(f"{exc.url} is a folder; use cp -r") from None
+        raise
     finally:
         progress.finish()
-    emit(args, {"copied": copied, "bytes": total}, None)
+    emit(args, summary.as_dict(), None if args.quiet else _describe_copy(args, source, summary))
     return 0
 
 
-def _copy_pairs(
-    args: argparse.Namespace, options: credentials_options.CredentialOptions, source: Any
-) -> Iterator[tuple[Any, str, int]]:
-    """(source item, target URL, size) for every object to copy."""
-    if not args.recursive:
-        info = source.stat()
-        if info.is_dir:
-            raise UsageError(f"{source.url} is a folder; use cp -r")
-        yield source, _target_url(args.dst, source.store_url.name), info.size
-        return
-    base = args.dst if args.dst.endswith("/") else args.dst + "/"
-    for relative, info in _walk(source):
-        yield _on_store(source, info.url), base + relative, info.size
-
-
-def _target_url(dst: str, name: str) -> str:
-    """``dst`` itself, or ``dst/name`` when it names a folder (``.../`` or a local directory)."""
-    if dst.endswith("/") or ("://" not in dst and os.path.isdir(dst)):
-        return dst.rstrip("/") + "/" + name
+def _folder_if_local_dir(dst: str) -> str:
+    """A local directory named without a trailing ``/`` is still a folder (as in ``cp``)."""
+    if "://" not in dst and not dst.endswith("/") and os.path.isdir(dst):
+        return dst + "/"
     return dst
 
 
-def _copy_one(
-    options: credentials_options.CredentialOptions,
-    src: Any,
-    dst_url: str,
-    size: int,
-    progress: Progress,
-) -> Any:
-    """Server-side within one store (``copy_to``); otherwise streamed in bounded chunks."""
-    target = _item(options, dst_url)
-    if target.store is src.store:
-        src.copy_to(target)
-        progress.advance(size)
-        return target
-    with src.open("rb") as reader, target.open("wb") as writer:
-        while chunk := reader.read(_CHUNK):
-            writer.write(chunk)
-            progress.advance(len(chunk))
-    return target
-
-
-def _walk(folder: Any) -> Iterator[tuple[str, Any]]:
-    """(path relative to ``folder``, FileStat) of every object below it, sequentially."""
-    pending, prefix, seen = [folder], folder.url.rstrip("/") + "/", 0
-    while pending:
-        current = pending.pop()
-        for info in current.ls(detail=True):
-            if info.is_dir:
-                pending.append(_child(current, info))
-                continue
-            seen += 1
-            if seen > MAX_RECURSIVE_OBJECTS:
-                raise UsageError(
-                    f"more than {MAX_RECURSIVE_OBJECTS} objects below {folder.url}; "
-                    "-r is for small folders in this release"
-                )
-            yield info.url.removeprefix(prefix), info
-
-
-def _child(parent: Any, info: Any) -> Any:
-    """The DataItem of a sub-folder, on the parent's store (same credentials)."""
-    return _on_store(parent, info.url.rstrip("/") + "/")
-
-
-def _on_store(parent: Any, url: str) -> Any:
-    """A DataItem for ``url`` sharing ``parent``'s store: no second credential lookup."""
-    from orchestore.items import DataItem
-    from orchestore.urls import parse_url
-
-    return DataItem(parse_url(url), parent.store)
+def _describe_copy(args: argparse.Namespace, source: Any, summary: Any) -> str:
+    """``copied SRC -> DST (5 B)`` for one object; counts, skips and rate for a folder."""
+    if not args.recursive and summary.objects + summary.skipped == 1:
+        destination = summary.destination
+        if destination.endswith("/"):
+            destination += source.store_url.name
+        if summary.skipped:
+            return f"unchanged {source.url} -> {destination} (skipped)"
+        return f"copied {source.url} -> {destination} ({human_size(summary.bytes)})"
+    verified = f", {summary.checksums_verified} verified ({summary.checksum})"
+    return (
+        f"copied {summary.objects} objects ({human_size(summary.bytes)}) "
+        f"{summary.source} -> {summary.destination} in {summary.seconds:.1f}s "
+        f"({summary.mb_per_s:.1f} MB/s), {summary.skipped} unchanged skipped"
+        + (verified if summary.checksums_verified else "")
+    )
 
 
 # -- ls / stat / cat / rm / check -----------------------------------------------------------------
 def run_ls(args: argparse.Namespace) -> int:
     """List a folder's children (or every object below it with ``-r``)."""
     folder = _item(credentials_options.resolver_for(args), args.url)
-    entries = [info for _, info in _walk(folder)] if args.recursive else folder.ls(detail=True)
+    if args.recursive:
+        entries: Any = folder.store.walk_files(folder.store_url)
+    else:
+        entries = folder.ls(detail=True)
     if args.json:
         emit(args, [_stat_dict(info) for info in entries], None)
         return 0

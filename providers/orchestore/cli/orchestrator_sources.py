@@ -23,29 +23,16 @@ __all__ = [
     "AirflowConnectionSource",
     "OrchestratorSource",
     "PrefectBlockSource",
+    "get_airflow_connection",
     "pick_source",
     "require_layer",
+    "resolve_ds_url",
 ]
 
 #: option -> (top-level module that must be importable, the extra that installs it)
 _LAYERS: Final = {
     "--airflow-conn": ("airflow", "airflow"),
     "--prefect-block": ("prefect", "prefect"),
-}
-
-#: Airflow connection type -> the store family it holds credentials for. Types not listed
-#: (``orchestore-catalog``, ``fs``, ``hashicorp_vault``, unknown ones) serve any URL they are
-#: given: their own lookup decides.
-_CONN_TYPE_FAMILIES: Final = {
-    "aws": "s3",
-    "orchestore-s3": "s3",
-    "wasb": "azure",
-    "orchestore-azure": "azure",
-    "google_cloud_platform": "gcs",
-    "orchestore-gcs": "gcs",
-    "v3io": "v3io",
-    "http": "http",
-    "https": "http",
 }
 
 
@@ -90,37 +77,43 @@ def pick_source(
 
 
 class AirflowConnectionSource:
-    """An Airflow connection, looked up by Airflow (secrets backends, ``AIRFLOW_CONN_*``)."""
+    """An Airflow connection, looked up by Airflow (secrets backends, ``AIRFLOW_CONN_*``).
+
+    The Airflow layer's ``ConnectionSource`` does the translation (the same adapters and
+    Vault sections as ``credentials_for_connection`` in a task); the connection is looked up
+    once per command, on first use, and handed to the CLI's one resolver call, so
+    ``--credentials-json`` still wins over it as the resolver's precedence says.
+    """
 
     def __init__(self, conn_id: str) -> None:
         self.conn_id = conn_id
-        self._conn_type: str | None = None
+        self._source: Any = None
 
     @property
     def name(self) -> str:
         return f"Airflow connection '{self.conn_id}'"
 
     def serves(self, url: Any) -> bool:
-        family = _CONN_TYPE_FAMILIES.get(self._type())
-        return family is None or family == url.family
+        return bool(self._connection_source().adapted.family == url.family)
 
     def credentials_for(self, url: Any, model: Any) -> Any:
-        """The connection's credentials for ``url`` (Vault read when the connection says so)."""
-        connections = _import("orchestore.airflow.connections", "--airflow-conn")
-        return connections.credentials_for_connection(self.conn_id, str(url))
+        """The connection's credentials for ``url`` (a Vault reference read by the resolver)."""
+        return self._connection_source().credentials_for(url, model)
 
-    def _type(self) -> str:
-        if self._conn_type is None:
-            self._conn_type = str(_get_airflow_connection(self.conn_id).conn_type or "")
-        return self._conn_type
+    def _connection_source(self) -> Any:
+        if self._source is None:
+            connections = _import("orchestore.airflow.connections", "--airflow-conn")
+            self._source = connections.ConnectionSource(
+                get_airflow_connection(self.conn_id), get_airflow_connection
+            )
+        return self._source
 
 
-def _get_airflow_connection(conn_id: str) -> Any:
+def get_airflow_connection(conn_id: str) -> Any:
     """Airflow's own lookup; "not defined" becomes a CredentialsError naming the connection."""
-    from airflow.sdk import BaseHook
-
+    connections = _import("orchestore.airflow.connections", "--airflow-conn")
     try:
-        return BaseHook.get_connection(conn_id)
+        return connections.get_connection(conn_id)
     except Exception as exc:  # AirflowNotFoundException and backend failures alike
         if type(exc).__name__ == "AirflowNotFoundException":
             raise CredentialsError(
@@ -130,6 +123,17 @@ def _get_airflow_connection(conn_id: str) -> Any:
         raise CredentialsError(
             f"Airflow could not look up connection '{conn_id}': {type(exc).__name__}"
         ) from None
+
+
+def resolve_ds_url(url: str) -> tuple[str, AirflowConnectionSource]:
+    """``ds://<conn_id>/<path>``: the real URL under the connection's root, and the source."""
+    require_layer("--airflow-conn")
+    hooks = _import("orchestore.airflow.hooks", "--airflow-conn")
+    conn_id = url.removeprefix("ds://").partition("/")[0]
+    source = AirflowConnectionSource(conn_id)
+    if conn_id:
+        source._connection_source()  # a missing connection: our CredentialsError, exit 3
+    return hooks.DataStoreHook().resolve_url(url), source
 
 
 class PrefectBlockSource:

@@ -1,7 +1,7 @@
 """What the command prints: results (text or ``--json``), one-line errors, exit codes, progress.
 
 Progress is a single redrawn line (bytes, rate, ETA, objects) when stdout is a terminal, and
-plain lines (one per object) when it is not, so logs and pipes stay readable. stdlib only.
+an occasional plain status line when it is not, so logs and pipes stay readable. stdlib only.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ EXIT_USAGE: Final = 2
 EXIT_CREDENTIALS: Final = 3
 #: seconds between redraws of the terminal progress line
 _REDRAW_EVERY: Final = 0.2
+#: seconds between plain status lines when stdout is not a terminal
+_PLAIN_EVERY: Final = 10.0
 _BAR_WIDTH: Final = 24
 _SOURCES_HINT: Final = (
     "--airflow-conn ID, --prefect-block SLUG/NAME, --credentials-json FILE|-, "
@@ -126,56 +128,66 @@ def human_size(size: float) -> str:
 class Progress:
     """Bytes, rate, ETA and objects for ``cp`` and ``log-artifact``.
 
-    ``bar`` draws one line redrawn in place (a terminal); otherwise ``done_object`` prints a
-    plain line per object. Silent with ``--json`` or ``--quiet``.
+    ``update`` takes the transfer engine's ``TransferProgress`` snapshots (its callback; the
+    engine never calls it from two threads at once). ``bar`` redraws one line in place (a
+    terminal); ``lines`` prints a plain status line at most every ``_PLAIN_EVERY`` seconds, so a
+    long copy in a CI log shows it is alive and a short one prints nothing extra. Silent with
+    ``--json`` or ``--quiet``. The command prints its result line itself.
     """
 
-    def __init__(
-        self,
-        total_bytes: int | None,
-        total_objects: int,
-        *,
-        bar: bool,
-        lines: bool,
-        stream: TextIO | None = None,
-    ) -> None:
-        self.total_bytes = total_bytes
-        self.total_objects = total_objects
-        self.bytes = 0
-        self.objects = 0
+    def __init__(self, *, bar: bool, lines: bool, stream: TextIO | None = None) -> None:
         self.bar = bar
         self.lines = lines
         self.stream = stream or sys.stdout
+        self.bytes_done = 0
+        self.bytes_total: int | None = None
+        self.objects_done = 0
+        self.objects_total: int | None = None
+        self.elapsed = 0.0
         self._started = time.monotonic()
         self._drawn = 0.0
+        self._printed = self._started
 
     @classmethod
-    def for_args(
-        cls, args: argparse.Namespace, total_bytes: int | None, total_objects: int = 1
-    ) -> Progress:
+    def for_args(cls, args: argparse.Namespace) -> Progress:
         """A bar on a terminal, plain lines elsewhere, nothing for --json/--quiet."""
         quiet = args.json or args.quiet
         tty = sys.stdout.isatty()
-        return cls(total_bytes, total_objects, bar=tty and not quiet, lines=not tty and not quiet)
+        return cls(bar=tty and not quiet, lines=not tty and not quiet)
 
-    def advance(self, count: int) -> None:
-        """``count`` more bytes moved."""
-        self.bytes += count
+    def update(self, snapshot: Any) -> None:
+        """A ``TransferProgress`` (bytes_done, bytes_total, objects_done, objects_total,
+        elapsed): redraw the bar or print a line when it is time."""
+        self.set(
+            snapshot.bytes_done,
+            snapshot.bytes_total,
+            snapshot.objects_done,
+            snapshot.objects_total,
+            snapshot.elapsed,
+        )
+
+    def set(
+        self,
+        bytes_done: int,
+        bytes_total: int | None,
+        objects_done: int,
+        objects_total: int | None,
+        elapsed: float | None = None,
+    ) -> None:
+        """The current counts (for callers without a TransferProgress)."""
+        self.bytes_done, self.bytes_total = bytes_done, bytes_total
+        self.objects_done, self.objects_total = objects_done, objects_total
         now = time.monotonic()
+        self.elapsed = elapsed if elapsed is not None else now - self._started
         if self.bar and now - self._drawn >= _REDRAW_EVERY:
             self._drawn = now
             self._draw()
-
-    def done_object(self, description: str) -> None:
-        """One object finished: a plain line, or a redraw of the bar."""
-        self.objects += 1
-        if self.lines:
-            print(description, file=self.stream, flush=True)
-        elif self.bar:
-            self._draw()
+        elif self.lines and now - self._printed >= _PLAIN_EVERY:
+            self._printed = now
+            print(self.render(), file=self.stream, flush=True)
 
     def finish(self) -> None:
-        """End the bar's line so later output starts on a fresh one."""
+        """Draw the final state and end the bar's line so later output starts on a fresh one."""
         if self.bar:
             self._draw()
             self.stream.write("\n")
@@ -186,19 +198,24 @@ class Progress:
         self.stream.flush()
 
     def render(self) -> str:
-        """``[#####-----]  40%  12.0 MiB/30.0 MiB  8.1 MiB/s  ETA 2s  0/1 objects``."""
-        elapsed = max(time.monotonic() - self._started, 1e-6)
-        rate = self.bytes / elapsed
+        """``[#####-----]  40%  12.0 MiB/30.0 MiB  8.1 MiB/s  ETA 2s  0/1 objects``.
+
+        Once every object is done the bar is full even when ``--sync`` skipped some bytes.
+        """
+        elapsed = max(self.elapsed, 1e-6)
+        rate = self.bytes_done / elapsed
+        finished = self.objects_total is not None and self.objects_done >= self.objects_total
         parts = []
-        if self.total_bytes:
-            fraction = min(self.bytes / self.total_bytes, 1.0)
+        if self.bytes_total:
+            fraction = 1.0 if finished else min(self.bytes_done / self.bytes_total, 1.0)
             filled = int(fraction * _BAR_WIDTH)
             parts.append("[" + "#" * filled + "-" * (_BAR_WIDTH - filled) + f"] {fraction:4.0%}")
-            parts.append(f"{human_size(self.bytes)}/{human_size(self.total_bytes)}")
-            left = (self.total_bytes - self.bytes) / rate if rate > 0 else 0
-            eta = f"ETA {left:.0f}s"
+            parts.append(f"{human_size(self.bytes_done)}/{human_size(self.bytes_total)}")
+            left = 0.0 if finished else (self.bytes_total - self.bytes_done) / max(rate, 1e-9)
+            eta = f"ETA {left:.0f}s" if rate > 0 or finished else "ETA -"
         else:
-            parts.append(human_size(self.bytes))
+            parts.append(human_size(self.bytes_done))
             eta = f"{elapsed:.0f}s"
-        parts += [f"{human_size(rate)}/s", eta, f"{self.objects}/{self.total_objects} objects"]
+        total = "?" if self.objects_total is None else str(self.objects_total)
+        parts += [f"{human_size(rate)}/s", eta, f"{self.objects_done}/{total} objects"]
         return "  ".join(parts)
