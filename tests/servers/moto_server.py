@@ -44,6 +44,20 @@ ADMIN_SECRET = "moto-admin-secret-6c1f0e7b"
 BUCKET = "orchestore-tests"
 _START_TIMEOUT = 30.0
 _CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/")
+#: moto_server, with its request recorder serialised: moto appends each request to the
+#: recording file unlocked, so two concurrent uploads (multipart parts in flight) interleave
+#: their lines and break both the recording and the requests
+_LAUNCH = """
+import sys, threading
+from moto.moto_api._internal.recorder.models import Recorder
+from moto.server import main
+_lock, _record = threading.Lock(), Recorder._record_request
+def _locked(self, *args, **kwargs):
+    with _lock:
+        return _record(self, *args, **kwargs)
+Recorder._record_request = _locked
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 @dataclass(frozen=True)
@@ -116,7 +130,16 @@ class MotoServer(ManagedServer):
         env["MOTO_RECORDER_FILEPATH"] = str(self.recording_file)
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
-                [str(executable), "-H", HOST, "-p", str(self.port), *self._tls_arguments()],
+                [
+                    str(Path(sys.executable)),
+                    "-c",
+                    _LAUNCH,
+                    "-H",
+                    HOST,
+                    "-p",
+                    str(self.port),
+                    *self._tls_arguments(),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["CHUNK", "QUEUE_DEPTH", "read_into", "stream_object"]
 
 #: bytes per buffer handed from the reader to the writer
-CHUNK = 8 * 1024 * 1024
+CHUNK = 4 * 1024 * 1024
 #: buffers waiting for the writer; with the one being read and the one being written, at most
 #: QUEUE_DEPTH + 2 chunks are held
 QUEUE_DEPTH = 2

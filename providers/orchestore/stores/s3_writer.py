@@ -1,0 +1,124 @@
+"""S3 uploads with parts in flight while the next part fills: the writer behind S3Store.
+
+s3fs's file uploads each part inside ``write()`` (one at a time, the caller waits) and copies
+its buffer once more on upload. This writer fills a ``part_size`` BytesIO (botocore sends a
+BytesIO as it is), hands it to an UploadPart on s3fs's event loop and fills a new one; at
+most ``parallel`` parts are in flight, so memory stays near ``(parallel + 1) * part_size``
+whatever the object's size. Every part but the last is exactly ``part_size`` bytes, so the
+multipart ETag is predictable (Store.digest_part_size).
+
+Atomic like every AtomicWriter: an object below one part is a single PutObject on commit; a
+larger one becomes visible only at CompleteMultipartUpload; a failure (or an abort) aborts the
+multipart upload, so nothing partial is left, not even stored parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections import deque
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from orchestore.stores.base import AtomicWriter
+from orchestore.urls import StoreURL
+
+if TYPE_CHECKING:
+    from orchestore.stores.s3 import S3Store
+
+__all__ = ["S3PartWriter"]
+
+
+class S3PartWriter(AtomicWriter):
+    """Writes one S3 object in ``part_size`` parts, ``parallel`` of them uploading at once."""
+
+    def __init__(
+        self,
+        url: StoreURL,
+        store: S3Store,
+        *,
+        part_size: int,
+        parallel: int,
+        extra: dict[str, Any],
+    ) -> None:
+        super().__init__(url)
+        self._store, self._part_size, self._parallel = store, part_size, parallel
+        self._extra = extra
+        self._ids = {"Bucket": url.bucket, "Key": url.path}
+        self._upload_id: str | None = None
+        self._buffer = io.BytesIO()
+        self._filled = 0
+        self._pending: deque[Future[dict[str, Any]]] = deque()
+        self._done: list[dict[str, Any]] = []
+
+    # -- AtomicWriter -------------------------------------------------------------------------
+    def _write(self, data: memoryview) -> None:
+        while data.nbytes:
+            room = self._part_size - self._filled
+            piece, data = data[:room], data[room:]
+            self._buffer.write(piece)
+            self._filled += piece.nbytes
+            if self._filled == self._part_size:
+                self._send_part()
+
+    def _commit(self) -> None:
+        if self._upload_id is None:  # below one part: a single PutObject, atomic by itself
+            self._buffer.seek(0)
+            self._call("put_object", Body=self._buffer, **self._ids, **self._extra)
+            return
+        if self._filled:
+            self._send_part()
+        while self._pending:
+            self._collect_oldest()
+        parts = sorted(self._done, key=lambda part: part["PartNumber"])
+        self._call(
+            "complete_multipart_upload",
+            MultipartUpload={"Parts": parts},
+            UploadId=self._upload_id,
+            **self._ids,
+        )
+
+    def _discard(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        for future in self._pending:
+            with contextlib.suppress(BaseException):
+                future.result()
+        self._pending.clear()
+        if self._upload_id is not None:
+            with contextlib.suppress(Exception):
+                self._call("abort_multipart_upload", UploadId=self._upload_id, **self._ids)
+
+    # -- parts --------------------------------------------------------------------------------
+    def _send_part(self) -> None:
+        if self._upload_id is None:
+            started = self._call("create_multipart_upload", **self._ids, **self._extra)
+            self._upload_id = started["UploadId"]
+        while len(self._pending) >= self._parallel:
+            self._collect_oldest()
+        body = self._buffer
+        body.seek(0)
+        number = len(self._done) + len(self._pending) + 1
+        self._pending.append(self._submit(number, body))
+        self._buffer, self._filled = io.BytesIO(), 0
+
+    def _submit(self, number: int, body: io.BytesIO) -> Future[dict[str, Any]]:
+        # The coroutine must not hold the writer: an abandoned writer is aborted by __del__.
+        fs = self._store.fs
+        upload = _upload_part(fs, number, body, UploadId=self._upload_id, **self._ids)
+        return asyncio.run_coroutine_threadsafe(upload, fs.loop)
+
+    def _collect_oldest(self) -> None:
+        future = self._pending.popleft()
+        with self._store.translated(self.url):
+            self._done.append(future.result())
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        with self._store.translated(self.url):
+            return self._store.fs.call_s3(method, **kwargs)
+
+
+async def _upload_part(fs: Any, number: int, body: io.BytesIO, **ids: Any) -> dict[str, Any]:
+    result = await fs._call_s3("upload_part", PartNumber=number, Body=body, **ids)
+    return {"PartNumber": number, "ETag": result["ETag"]}
