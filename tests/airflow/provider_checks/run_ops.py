@@ -155,6 +155,55 @@ def op_object_storage_path(conn_id: str, url: str, text: str) -> dict[str, Any]:
     }
 
 
+def op_object_storage_read(conn_id: str, url: str) -> dict[str, Any]:
+    from airflow.sdk import ObjectStoragePath
+
+    path = ObjectStoragePath(url, conn_id=conn_id)
+    return {"read": path.read_text(), "fs": type(path.fs).__name__}
+
+
+def op_provider_manager() -> dict[str, Any]:
+    """What Airflow's provider manager discovered from orchestore (as the UI and CLI see it)."""
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    ours = {
+        conn_type: hook
+        for conn_type, hook in manager.hooks.items()
+        if hook is not None and hook.package_name == "orchestore"
+    }
+    widgets = {
+        name: {"field": widget.field_name, "sensitive": widget.is_sensitive}
+        for name, widget in manager.connection_form_widgets.items()
+        if widget.package_name == "orchestore"
+    }
+    return {
+        "provider": manager.providers["orchestore"].data["package-name"],
+        "hooks": {
+            conn_type: [hook.hook_class_name, hook.connection_id_attribute_name, hook.hook_name]
+            for conn_type, hook in ours.items()
+        },
+        "behaviours": {t: manager.field_behaviours.get(t) for t in ours},
+        "widgets": widgets,
+        "filesystems": sorted(m for m in manager.filesystem_module_names if "orchestore" in m),
+        "asset_handlers": {
+            scheme: f"{handler.__module__}.{handler.__name__}"
+            for scheme, handler in manager.asset_uri_handlers.items()
+            if handler.__module__.startswith("orchestore")
+        },
+    }
+
+
+def op_imported(modules: list[str]) -> dict[str, Any]:
+    """Import ``modules``; which heavy libraries came with them."""
+    import importlib
+
+    for module in modules:
+        importlib.import_module(module)
+    heavy = ("boto3", "botocore", "azure", "google", "pandas", "pyarrow", "s3fs", "gcsfs")
+    return {"heavy": sorted(name for name in heavy if name in sys.modules)}
+
+
 def op_asset(uri: str) -> dict[str, Any]:
     from airflow.sdk import Asset
 
@@ -169,6 +218,9 @@ OPS = {
     "credentials": op_credentials,
     "get_connection": op_get_connection,
     "hook_credentials": op_hook_credentials,
+    "imported": op_imported,
+    "object_storage_read": op_object_storage_read,
+    "provider_manager": op_provider_manager,
     "object_storage_path": op_object_storage_path,
     "redact": op_redact,
     "resolve": op_resolve,
