@@ -27,7 +27,7 @@ from prefect.settings import PREFECT_API_URL
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
 from pydantic import ValidationError
 
-from orchestore.errors import VaultUnavailableError
+from orchestore.errors import InvalidURLError, StoreUnavailableError, VaultUnavailableError
 from prefect_orchestore import (
     ArtifactCatalog,
     AzureStoreCredentials,
@@ -367,3 +367,26 @@ def test_prefect_finds_the_collection_through_its_entry_point() -> None:
 
     collections = load_prefect_collections()
     assert collections["prefect_orchestore"].__name__ == "prefect_orchestore"
+
+
+def test_artifact_catalog_keeps_the_database_password_out_of_urls_and_errors() -> None:
+    """The password is its own secret field; a URL holding one is refused without echoing it."""
+    root = DataStore(base_url="memory://catalog-root/")
+    with pytest.raises(ValidationError, match="put it in catalog_password") as caught:
+        ArtifactCatalog(
+            catalog_url="postgresql+psycopg://etl:s3cr3t-in-url@db/x", artifact_root=root
+        )
+    assert "s3cr3t-in-url" not in str(caught.value)
+
+    catalog = ArtifactCatalog(
+        catalog_url="postgresql+psycopg://etl@127.0.0.1:1/mlops",  # nothing listens on port 1
+        catalog_password="s3cr3t-catalog-0008",
+        artifact_root=root,
+    )
+    assert "s3cr3t-catalog-0008" not in repr(catalog)
+    with pytest.raises(StoreUnavailableError, match=r"etl:\*\*\*@127\.0\.0\.1:1") as failed:
+        catalog.list_artifacts("anything")
+    assert "s3cr3t-catalog-0008" not in str(failed.value)
+    assert catalog.url_for("train.csv:v1") == "store://artifacts/default/train.csv:v1"
+    with pytest.raises(InvalidURLError, match="store:// URLs only"):
+        catalog.url_for("s3://bucket/key")
