@@ -5,8 +5,9 @@
 The block holds both: the catalog URL (its password apart, as a secret) and the artifact root
 as a DataStore, whose credentials write new versions and read every version's target.
 
-The catalog is opened on first use (core: ``orchestore.catalog``, imported lazily so loading
-the block never imports SQLAlchemy); every I/O method has an async twin, as on DataStore.
+The catalog database is first connected to on use (core: ``orchestore.catalog``, imported
+lazily: importing this package does not import SQLAlchemy; building a block only parses the URL
+with it). Every I/O method has an async twin, as on DataStore.
 """
 
 from __future__ import annotations
