@@ -44,7 +44,7 @@ class ProgressLog:
     """A transfer ``progress`` callback that logs at most one line every ``every`` seconds.
 
     The transfer engine calls back up to ~10 times a second; a task log needs far fewer lines.
-    The final report (``done``) is always logged.
+    The operator logs the summary when the copy ends, so a short copy logs no progress line.
     """
 
     def __init__(self, log: logging.Logger, *, every: float = PROGRESS_EVERY) -> None:
