@@ -52,10 +52,17 @@ class StoreKeyTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            item = await self._item()
+            hook, item = await self._open()
         except OrchestoreError as exc:
             yield TriggerEvent(_error_event(self.url, exc, checks=0))
             return
+        try:
+            yield await self._wait_for(item)
+        finally:
+            hook.close()
+
+    async def _wait_for(self, item: DataItem) -> TriggerEvent:
+        """Check every ``poke_interval`` seconds until the object exists or a check fails."""
         checks = 0
         while True:
             checks += 1
@@ -65,24 +72,26 @@ class StoreKeyTrigger(BaseTrigger):
                 self.log.warning("Check %d of %s failed, trying again: %s", checks, item.url, exc)
                 found = False
             except OrchestoreError as exc:
-                yield TriggerEvent(_error_event(item.url, exc, checks=checks))
-                return
+                return TriggerEvent(_error_event(item.url, exc, checks=checks))
             if found:
                 self.log.info("%s exists (check %d)", item.url, checks)
-                yield TriggerEvent({"status": "success", "url": item.url, "checks": checks})
-                return
+                return TriggerEvent({"status": "success", "url": item.url, "checks": checks})
             self.log.info("%s does not exist yet (check %d)", item.url, checks)
             await asyncio.sleep(self.poke_interval)
 
-    async def _item(self) -> DataItem:
-        """The DataItem, every connection it needs fetched first with ``aget_connection``.
+    async def _open(self) -> tuple[DataStoreHook, DataItem]:
+        """A hook and the DataItem; every connection is fetched first with ``aget_connection``.
 
         Resolving the credentials (which may read Vault with blocking I/O) runs in a thread.
         """
         first = self.url.removeprefix(DS_SCHEME).partition("/")[0] if _is_ds(self.url) else None
         connections = await fetch_connections([self.conn_id, first])
         hook = PrefetchedConnectionsHook(self.conn_id, connections)
-        return await asyncio.to_thread(hook.item, self.url)
+        try:
+            return hook, await asyncio.to_thread(hook.item, self.url)
+        except BaseException:
+            hook.close()
+            raise
 
 
 class PrefetchedConnectionsHook(DataStoreHook):
@@ -97,7 +106,16 @@ class PrefetchedConnectionsHook(DataStoreHook):
         conn_id = conn_id or self.conn_id
         if not conn_id:
             raise CredentialsError(f"{type(self).__name__} has no conn_id")
-        return ConnectionSource(self._fetched[conn_id], self._fetched.__getitem__)
+        return ConnectionSource(self._connection(conn_id), self._connection)
+
+    def _connection(self, conn_id: str) -> Any:
+        try:
+            return self._fetched[conn_id]
+        except KeyError:
+            raise CredentialsError(
+                f"connection '{conn_id}' was not fetched for the trigger: only the sensor's "
+                "connection and those it names (vault_conn_id, artifact_conn_id) are"
+            ) from None
 
 
 async def fetch_connections(conn_ids: list[str | None]) -> dict[str, Any]:
