@@ -2,11 +2,14 @@
 
 Everything the check needs is in ``serialize()``: the URL, the connection id and the interval
 (losing the connection on the way to the triggerer is the cloud providers' most reported
-deferrable bug). The connection is read with ``aget_connection`` (through
-``acredentials_for_connection``), never the sync call that can deadlock the triggerer's loop.
+deferrable bug). The connection, and those it names (its Vault connection, a catalog's
+artifact connection), are read with ``aget_connection`` before anything else, never with the
+sync call that can deadlock the triggerer's loop; the DataStoreHook then resolves credentials
+from those prefetched connections exactly as in a worker (ds:// roots, Vault sections).
 
-The stores' clients are synchronous, so each ``exists()`` check runs in a worker thread
-(``asyncio.to_thread``): the event loop, shared with every other trigger, never blocks on I/O.
+The stores' clients are synchronous, so resolving credentials (a Vault read) and each
+``exists()`` check run in a worker thread (``asyncio.to_thread``): the event loop, shared with
+every other trigger, never blocks on I/O.
 """
 
 from __future__ import annotations
