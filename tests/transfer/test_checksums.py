@@ -108,3 +108,30 @@ def test_checksum_false_skips_the_verification(tmp_path: Path) -> None:
     )
     assert (summary.checksums_verified, summary.checksum) == (0, None)
     assert (tmp_path / "out" / "small.bin").read_bytes() == b"x" * 5 + b"\x87" + b"x" * 94
+
+
+class ReplacedMidCopyS3Store(S3Store):
+    """A real S3 store whose source object is replaced (a real PUT) after its first range."""
+
+    def read(self, url: StoreURL, offset: int = 0, size: int | None = None) -> bytes:
+        data = super().read(url, offset, size)
+        if offset == 0:
+            self.write(url, os.urandom(self.stat(url).size))  # same size, other bytes
+        return data
+
+
+def test_a_source_replaced_during_a_ranged_copy_fails_and_leaves_nothing(
+    tmp_path: Path, moto_server: MotoServer, moto_bucket: str
+) -> None:
+    credentials = admin_credentials(moto_server)
+    url = parse_url(f"s3://{moto_bucket}/replaced-{os.urandom(4).hex()}/source.bin")
+    store = ReplacedMidCopyS3Store(url.with_path(""), credentials)
+    try:
+        store.write(url, os.urandom(12 * MiB))
+        target = tmp_path / "copy.bin"
+        with pytest.raises(orchestore.StoreUnavailableError, match="changed while"):
+            orchestore.copy(DataItem(url, store), target)
+        assert not target.exists()
+        assert os.listdir(tmp_path) == []
+    finally:
+        store.close()

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from orchestore.errors import ChecksumMismatchError
+from orchestore.errors import ChecksumMismatchError, StoreUnavailableError
 from orchestore.stores.base import FileStat, Store
 from orchestore.transfer.checksums import ALGORITHM, PartedMD5, digest_of_stream, verify_copy
 from orchestore.transfer.progress import ProgressMeter
-from orchestore.transfer.streaming import stream_object
+from orchestore.transfer.streaming import reads_ranges, stream_object
 from orchestore.urls import StoreURL
 
 __all__ = ["CopyJob", "CopyOutcome", "copy_one", "unchanged"]
@@ -50,13 +50,37 @@ def copy_one(job: CopyJob, *, checksum: bool, meter: ProgressMeter) -> CopyOutco
     if job.server_side:
         return _server_side(job, checksum=checksum, meter=meter)
     digest = PartedMD5(job.target.digest_part_size(job.target_url)) if checksum else None
+    size = job.source_stat.size if job.source_stat is not None else None
     copied = stream_object(
-        job.source, job.source_url, job.target, job.target_url, digest=digest, meter=meter
+        job.source,
+        job.source_url,
+        job.target,
+        job.target_url,
+        size=size,
+        digest=digest,
+        meter=meter,
     )
+    _check_source_unchanged(job)
     if digest is None:
         return CopyOutcome(bytes=copied)
     verify_copy(job.target, job.target_url, digest)
     return CopyOutcome(bytes=copied, verified=True)
+
+
+def _check_source_unchanged(job: CopyJob) -> None:
+    """Ranged reads are separate requests: a source replaced meanwhile could mix versions,
+    so its ETag must be the one the plan saw; otherwise the copy is removed."""
+    stat = job.source_stat
+    if stat is None or stat.etag is None or not reads_ranges(job.source, stat.size):
+        return
+    before = stat.etag
+    after = job.source.stat(job.source_url).etag
+    if after != before:
+        job.target.delete(job.target_url)
+        raise StoreUnavailableError(
+            "the source changed while it was being copied; the copy was removed, copy again",
+            url=job.source_url.display(),
+        )
 
 
 def _server_side(job: CopyJob, *, checksum: bool, meter: ProgressMeter) -> CopyOutcome:

@@ -1,18 +1,29 @@
 """Stream one object between two stores: the source is read while the destination uploads.
 
-A reader thread fills CHUNK-sized buffers (hashing each one: hashlib releases the GIL, so the
-digest overlaps the upload) and hands them over a queue of QUEUE_DEPTH; this thread writes
-them to the destination's AtomicWriter, which uploads parts as they fill. Memory is bounded by
-the chunks in flight plus the writer's part buffer, whatever the object's size. Any failure
-on either side aborts the writer: the destination keeps no partial object.
+A pump thread produces the source's bytes in order, hashes them (hashlib releases the GIL, so
+the digest overlaps the upload) and hands them over a queue of QUEUE_DEPTH; this thread writes
+them to the destination's AtomicWriter, which uploads parts as they fill. Two ways to read:
+
+- object stores (RANGED_FAMILIES) with a known size: RANGE_SIZE ranged reads, PARALLEL_RANGES
+  of them in flight and delivered in order, as boto3's and rclone's downloads do (one stream
+  from a local S3 server is ~half as fast as several);
+- anything else: one sequential stream in CHUNK-sized reads.
+
+Memory is bounded by the ranges/chunks in flight plus the writer's part buffers, whatever the
+object's size. Any failure on either side aborts the writer: the destination keeps no partial
+object.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from orchestore.errors import StoreUnavailableError
 from orchestore.stores.base import Store
 from orchestore.urls import StoreURL
 
@@ -20,16 +31,22 @@ if TYPE_CHECKING:
     from orchestore.transfer.checksums import PartedMD5
     from orchestore.transfer.progress import ProgressMeter
 
-__all__ = ["CHUNK", "QUEUE_DEPTH", "read_into", "stream_object"]
+__all__ = ["CHUNK", "QUEUE_DEPTH", "RANGED_FAMILIES", "read_into", "reads_ranges", "stream_object"]
 
-#: bytes per buffer handed from the reader to the writer
+#: bytes per sequential read handed from the pump to the writer
 CHUNK = 4 * 1024 * 1024
-#: buffers waiting for the writer; with the one being read and the one being written, at most
-#: QUEUE_DEPTH + 2 chunks are held
-QUEUE_DEPTH = 2
+#: chunks waiting for the writer (one more is being produced, one being written)
+QUEUE_DEPTH = 1
+#: store families read in parallel ranges
+RANGED_FAMILIES = frozenset({"azure", "gcs", "s3"})
+#: bytes per ranged read, and how many are in flight
+RANGE_SIZE = 4 * 1024 * 1024
+PARALLEL_RANGES = 4
 #: seconds between checks, while blocked on the queue, whether the other side gave up
 _POLL = 0.5
 _END = object()
+
+Chunks = Callable[[threading.Event], Iterator[memoryview]]
 
 
 def read_into(reader: BinaryIO, view: memoryview) -> int:
@@ -42,24 +59,64 @@ def read_into(reader: BinaryIO, view: memoryview) -> int:
     return len(data)
 
 
-class _Reader(threading.Thread):
-    """Reads, hashes and queues the source's chunks; queues its exception if it fails."""
+def sequential_chunks(reader: BinaryIO) -> Chunks:
+    """The source as one stream, CHUNK bytes at a time."""
 
-    def __init__(
-        self, source: BinaryIO, digest: PartedMD5 | None, chunks: queue.Queue[Any]
-    ) -> None:
+    def chunks(stop: threading.Event) -> Iterator[memoryview]:
+        while not stop.is_set():
+            buffer = memoryview(bytearray(CHUNK))
+            count = read_into(reader, buffer)
+            if not count:
+                return
+            yield buffer[:count]
+
+    return chunks
+
+
+def ranged_chunks(store: Store, url: StoreURL, size: int) -> Chunks:
+    """The source as RANGE_SIZE ranged reads, PARALLEL_RANGES in flight, in order."""
+
+    def chunks(stop: threading.Event) -> Iterator[memoryview]:
+        offsets = iter(range(0, size, RANGE_SIZE))
+        pending: deque[tuple[int, Future[bytes]]] = deque()
+        with ThreadPoolExecutor(PARALLEL_RANGES, thread_name_prefix="orchestore-range") as pool:
+            try:
+                while True:
+                    while len(pending) < PARALLEL_RANGES:
+                        offset = next(offsets, None)
+                        if offset is None:
+                            break
+                        length = min(RANGE_SIZE, size - offset)
+                        pending.append((length, pool.submit(store.read, url, offset, length)))
+                    if not pending or stop.is_set():
+                        return
+                    length, future = pending.popleft()
+                    data = future.result()
+                    if len(data) != length:
+                        raise StoreUnavailableError(
+                            f"a ranged read returned {len(data)} of {length} bytes (did the "
+                            "object change during the copy?)",
+                            url=url.display(),
+                        )
+                    yield memoryview(data)
+            finally:
+                for _, future in pending:
+                    future.cancel()
+
+    return chunks
+
+
+class _Pump(threading.Thread):
+    """Produces, hashes and queues the source's chunks; queues its exception if it fails."""
+
+    def __init__(self, chunks: Chunks, digest: PartedMD5 | None, handoff: queue.Queue[Any]) -> None:
         super().__init__(name="orchestore-transfer-reader", daemon=True)
-        self._source, self._digest, self._chunks = source, digest, chunks
+        self._chunks, self._digest, self._handoff = chunks, digest, handoff
         self.stop = threading.Event()
 
     def run(self) -> None:
         try:
-            while not self.stop.is_set():
-                buffer = memoryview(bytearray(CHUNK))
-                count = read_into(self._source, buffer)
-                if not count:
-                    break
-                chunk = buffer[:count]
+            for chunk in self._chunks(self.stop):
                 if self._digest is not None:
                     self._digest.update(chunk)
                 self._put(chunk)
@@ -70,10 +127,15 @@ class _Reader(threading.Thread):
     def _put(self, item: object) -> None:
         while not self.stop.is_set():
             try:
-                self._chunks.put(item, timeout=_POLL)
+                self._handoff.put(item, timeout=_POLL)
                 return
             except queue.Full:
                 continue
+
+
+def reads_ranges(source: Store, size: int | None) -> bool:
+    """Whether a copy from ``source`` of ``size`` bytes reads parallel ranges."""
+    return size is not None and size > RANGE_SIZE and source.family in RANGED_FAMILIES
 
 
 def stream_object(
@@ -82,28 +144,45 @@ def stream_object(
     target: Store,
     target_url: StoreURL,
     *,
+    size: int | None,
     digest: PartedMD5 | None,
     meter: ProgressMeter,
 ) -> int:
-    """Copy one object through this process; returns the bytes copied."""
-    chunks: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
-    copied = 0
+    """Copy one object through this process; returns the bytes copied.
+
+    ``size`` (from the listing or a stat) selects ranged reads for object stores; None streams.
+    """
+    if reads_ranges(source, size):
+        assert size is not None
+        return _pump_to(ranged_chunks(source, source_url, size), target, target_url, digest, meter)
     with source.open_reader(source_url) as reader:
-        pump = _Reader(reader, digest, chunks)
-        try:
-            with target.open_writer(target_url) as writer:
-                pump.start()
-                while True:
-                    item = chunks.get()
-                    if item is _END:
-                        break
-                    if isinstance(item, BaseException):
-                        raise item
-                    writer.write(item)
-                    copied += item.nbytes
-                    meter.add_bytes(item.nbytes)
-        finally:
-            pump.stop.set()
-            if pump.is_alive():
-                pump.join()
+        return _pump_to(sequential_chunks(reader), target, target_url, digest, meter)
+
+
+def _pump_to(
+    chunks: Chunks,
+    target: Store,
+    target_url: StoreURL,
+    digest: PartedMD5 | None,
+    meter: ProgressMeter,
+) -> int:
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
+    pump = _Pump(chunks, digest, handoff)
+    copied = 0
+    try:
+        with target.open_writer(target_url) as writer:
+            pump.start()
+            while True:
+                item = handoff.get()
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                writer.write(item)
+                copied += item.nbytes
+                meter.add_bytes(item.nbytes)
+    finally:
+        pump.stop.set()
+        if pump.is_alive():
+            pump.join()
     return copied
