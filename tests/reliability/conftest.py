@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +90,36 @@ def _port(url: str) -> int:
     return int(url.rstrip("/").rsplit(":", 1)[1].split("/")[0])
 
 
+@dataclass
+class Proxied:
+    """A store reached two ways: directly (to check out of band) and through a FaultProxy."""
+
+    store_id: str
+    direct: Any
+    faulty: Any
+    proxy: FaultProxy
+    folder: str
+
+    def item(self, name: str, retry: RetryPolicy = FAST) -> orchestore.DataItem:
+        """The object through the proxy, with a quick retry policy."""
+        return orchestore.get_dataitem(self.folder + name, self.faulty, retry=retry)
+
+    def check(self, name: str) -> orchestore.DataItem:
+        """The object straight from the server."""
+        return orchestore.get_dataitem(self.folder + name, self.direct)
+
+
 @pytest.fixture
-def proxied(request: pytest.FixtureRequest) -> Iterator[Callable[[str], tuple[Any, FaultProxy]]]:
-    """``proxied(store_id)`` -> (credentials through a fresh FaultProxy, the proxy)."""
+def proxied(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Proxied]]:
+    """``proxied(store_id)``: the store's server behind a fresh FaultProxy."""
     proxies: list[FaultProxy] = []
 
-    def make(store_id: str) -> tuple[Any, FaultProxy]:
+    def make(store_id: str) -> Proxied:
         credentials, port = _upstream(request, store_id)
         proxy = FaultProxy("127.0.0.1", port).start()
         proxies.append(proxy)
-        return _through(credentials, store_id, proxy), proxy
+        where = folder(store_id) if store_id != "http" else f"{proxy.url}/"
+        return Proxied(store_id, credentials, _through(credentials, store_id, proxy), proxy, where)
 
     yield make
     for proxy in proxies:
@@ -173,8 +194,4 @@ def folder(store_id: str) -> str:
     return FOLDERS[store_id].format(run=os.urandom(4).hex())
 
 
-def http_url(proxy: FaultProxy, path: str) -> str:
-    return f"{proxy.url}/{path}"
-
-
-__all__ = ["FAST", "folder", "leftovers", "sha256"]
+__all__ = ["FAST", "Proxied", "folder", "leftovers", "sha256"]

@@ -108,6 +108,7 @@ class FaultProxy(ManagedServer):
         self.faults_fired = 0
         self.bytes = {"up": 0, "down": 0}
         self.requests: list[tuple[str, str]] = []
+        self._links: list[_Link] = []
 
     @property
     def address(self) -> str:
@@ -136,6 +137,13 @@ class FaultProxy(ManagedServer):
             self.connections = self.faults_fired = 0
             self.bytes = {"up": 0, "down": 0}
             self.requests = []
+            self._links = []
+
+    def carrying(self, at_least: int, direction: Direction = "up") -> int:
+        """Connections that carried ``at_least`` bytes in ``direction``: a big transfer's
+        attempts, whatever the protocol's requests look like."""
+        with self._lock:
+            return sum(1 for link in self._links if link.counts[direction] >= at_least)
 
     @property
     def pending(self) -> int:
@@ -174,6 +182,7 @@ class FaultProxy(ManagedServer):
             with self._lock:
                 fault = self._always or (self._queue.popleft() if self._queue else None)
                 link = _Link(self.connections, fault)
+                self._links.append(link)
                 self.connections += 1
             threading.Thread(target=self._serve, args=(client, link), daemon=True).start()
 

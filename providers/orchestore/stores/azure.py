@@ -475,7 +475,15 @@ class AzureStore(FsspecStore):
         if not isinstance(exc, HttpResponseError):
             return None
         status = exc.status_code
-        code = str(getattr(exc.error_code, "value", exc.error_code) or "no error code")
+        if status is None:  # a read timeout or a dropped response: no status at all
+            return StoreUnavailableError(
+                f"no answer from the Azure blob endpoint after {self.retries} retries "
+                f"({type(exc).__name__})",
+                url=where,
+            )
+        # ServiceResponseTimeoutError and friends are HttpResponseErrors without an error_code
+        error_code = getattr(exc, "error_code", None)
+        code = str(getattr(error_code, "value", error_code) or "no error code")
         if code == "ContainerNotFound":
             return self._missing_container(url)
         if status == 404:

@@ -82,31 +82,30 @@ class _V3ioReader(SeekableStream):
         if self._eof or not len(buffer):
             return 0
         view = memoryview(buffer).cast("B")
-        streaming = self._response is not None
-        try:
-            count = self._read_some(view)
-        except StoreUnavailableError:
-            if not streaming:
-                raise
-            # A body cut short mid-stream: resume once from the position reached (a GET is
-            # idempotent); a second failure propagates.
-            self._drop()
-            count = self._read_some(view)
+        # A body cut short mid-stream resumes from the position reached (a GET is idempotent),
+        # up to the retry policy's attempts per read; opening a response retries by itself.
+        resumes = self._client.request_attempts - 1
+        while True:
+            if self._response is None:
+                self._response = self._client.open_range(
+                    self._url.bucket, self._url.path, self._position, None
+                )
+                if self._response is None:  # past the end
+                    count = 0
+                    break
+            try:
+                count = self._response.readinto(view)
+                break
+            except StoreUnavailableError:
+                self._drop()
+                if resumes <= 0:
+                    raise
+                resumes -= 1
         if count == 0:
             self._drop()
             self._eof = True
         self._position += count
         return count
-
-    def _read_some(self, view: memoryview) -> int:
-        if self._response is None:
-            response = self._client.open_range(
-                self._url.bucket, self._url.path, self._position, None
-            )
-            if response is None:
-                return 0
-            self._response = response
-        return self._response.readinto(view)
 
     def close(self) -> None:
         self._drop()
