@@ -91,6 +91,12 @@ def op_roundtrip(conn_id: str | None, url: str, data: str) -> dict[str, Any]:
     return result
 
 
+def op_read(conn_id: str | None, url: str) -> dict[str, Any]:
+    from orchestore.airflow.hooks import DataStoreHook
+
+    return {"read": DataStoreHook(conn_id).get(url).decode()}
+
+
 def op_test_connection(conn_id: str) -> dict[str, Any]:
     """The path ``airflow connections test`` takes (a server-context process, like the CLI)."""
     os.environ["_AIRFLOW_PROCESS_CONTEXT"] = "server"
@@ -149,6 +155,7 @@ def op_object_storage_path(conn_id: str, url: str, text: str) -> dict[str, Any]:
     return {
         "str": str(again),
         "read": again.read_text(),
+        "reparsed_read": ObjectStoragePath(str(again)).read_text(),
         "exists": again.exists(),
         "listed": sorted(child.name for child in again.parent.iterdir()),
         "fs": type(again.fs).__name__,
@@ -222,6 +229,7 @@ OPS = {
     "object_storage_read": op_object_storage_read,
     "provider_manager": op_provider_manager,
     "object_storage_path": op_object_storage_path,
+    "read": op_read,
     "redact": op_redact,
     "resolve": op_resolve,
     "roundtrip": op_roundtrip,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import SplitResult
 
 from orchestore.errors import InvalidURLError
-from orchestore.urls import parse_url
+from orchestore.urls import ARTIFACT_KINDS, parse_url
 
 __all__ = ["normalize"]
 
@@ -18,6 +18,12 @@ __all__ = ["normalize"]
 def normalize(parts: SplitResult) -> SplitResult:
     """The canonical form of a store:// asset URI; ValueError when it names no artifact."""
     text = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    if parts.netloc in ARTIFACT_KINDS and parts.path.strip("/").count("/") == 0:
+        # Airflow strips the trailing slash first, so store://artifacts/<project>/ (a folder)
+        # arrives as store://artifacts/<project>: refuse it rather than read a project key.
+        raise ValueError(
+            f"a store:// asset URI needs <kind>/<project>/<key>; {text} names a project folder"
+        )
     if parts.query:
         raise ValueError(f"a store:// asset URI takes no query: {text}?{parts.query}")
     try:

@@ -3,7 +3,8 @@
 ``http`` keeps the HTTP provider's meaning: host (with or without a scheme), ``schema`` as
 the scheme, port, login/password for basic auth, and the extra as request headers, minus
 the keys that provider reads as options (``verify``, ``timeout``, ...) and orchestore's own
-(``root``, ``token``, the Vault section). ``fs`` names a local folder in its ``path`` extra.
+(``root``, ``token``, ``allowed_hosts`` and the other HttpCredentials settings, the Vault
+section). ``fs`` names a local folder in its ``path`` extra.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ _NOT_HEADERS = frozenset(
         "trust_env",
         "verify",
         "root",
+        "allowed_hosts",
+        "allow_private_networks",
+        "max_response_bytes",
         *VAULT_KEYS,
     }
 )
@@ -51,6 +55,9 @@ def adapt_http(conn: ConnectionLike) -> Adapted:
         password=conn.password,
         token=extra.get("token"),
         timeout=extra.get("timeout"),
+        allowed_hosts=extra.get("allowed_hosts"),
+        allow_private_networks=extra.get("allow_private_networks"),
+        max_response_bytes=extra.get("max_response_bytes"),
     )
     if headers:
         fields["headers"] = headers

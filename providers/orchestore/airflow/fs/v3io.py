@@ -23,5 +23,6 @@ def get_fs(conn_id: str | None, storage_options: dict[str, Any] | None = None) -
         return V3ioFileSystem(**options)
     from orchestore.airflow.connections import credentials_for_connection
 
-    credentials = credentials_for_connection(conn_id, "v3io:///")
+    # Credentials do not depend on the container: any v3io URL asks for the right model.
+    credentials = credentials_for_connection(conn_id, "v3io:///container/")
     return V3ioFileSystem(credentials=credentials, **options)
