@@ -54,11 +54,11 @@ def run_cli(
 
 
 def run_many(
-    *calls: tuple[str, ...], env: dict[str, str] | None = None
+    *calls: tuple[str, ...], env: dict[str, str] | None = None, timeout: float = 60
 ) -> list[subprocess.CompletedProcess[str]]:
     """Independent commands side by side (each mostly waits on imports and the network)."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda call: run_cli(*call, env=env), calls))
+        return list(pool.map(lambda call: run_cli(*call, env=env, timeout=timeout), calls))
 
 
 @pytest.fixture

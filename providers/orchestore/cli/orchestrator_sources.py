@@ -14,6 +14,8 @@ a Prefect block is loaded from the Prefect API the profile (or ``PREFECT_API_URL
 from __future__ import annotations
 
 import importlib.util
+import logging
+import sys
 from typing import Any, Final, Protocol
 
 from orchestore.cli.output import UsageError
@@ -207,9 +209,30 @@ class PrefectBlockSource:
 def _import(module: str, option: str) -> Any:
     """Import an orchestrator layer of orchestore, naming the extra when it is missing."""
     try:
-        return importlib.import_module(module)
+        imported = importlib.import_module(module)
     except ModuleNotFoundError as exc:
         _, extra = _LAYERS[option]
         raise UsageError(
             f"{option} needs {module} ({exc.name} is missing): pip install 'orchestore[{extra}]'"
         ) from None
+    _logs_to_stderr()
+    return imported
+
+
+def _logs_to_stderr() -> None:
+    """Undo what importing an orchestrator does to logging, for a command line.
+
+    Importing Airflow configures the root logger at INFO with a handler on stdout, so every
+    SDK's request log (Azure logs each request at INFO) would land in ``--json`` output and
+    pipes. stdout is for results: log handlers move to stderr, and only warnings are shown.
+    """
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)
+    logging.getLogger().setLevel(logging.WARNING)
