@@ -21,7 +21,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from orchestore.errors import CredentialsError, OrchestoreError, StoreUnavailableError
+from orchestore.errors import (
+    CredentialsError,
+    OrchestoreError,
+    PermissionDeniedError,
+    StoreUnavailableError,
+)
 from orchestore.stores._address_guard import AddressGuard, connect
 from orchestore.urls import StoreURL
 
@@ -198,7 +203,7 @@ class Response:
         return self.raw.getheader(name)
 
     def read_all(self, limit: int | None = None) -> bytes:
-        """The whole body; more than ``limit`` bytes is a StoreUnavailableError.
+        """The whole body; more than ``limit`` bytes is a PermissionDeniedError.
 
         With a Content-Length the body is read in one call, given ``read_timeout`` per
         READ_BLOCK of it; without one (chunked), block by block.
@@ -326,9 +331,11 @@ def truncated(url: StoreURL, got: int | None, missing: int | None) -> StoreUnava
     )
 
 
-def too_large(url: StoreURL, limit: int) -> StoreUnavailableError:
-    return StoreUnavailableError(
-        f"the response is larger than the configured maximum of {limit} bytes; cut off",
+def too_large(url: StoreURL, limit: int) -> PermissionDeniedError:
+    """A limit, not an outage: typed so that no retry loop tries again."""
+    return PermissionDeniedError(
+        f"the response is larger than the configured maximum of {limit} bytes "
+        "(max_response_bytes); cut off",
         url=url.display(),
     )
 
