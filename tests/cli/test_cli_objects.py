@@ -30,7 +30,7 @@ def test_help_lists_every_command_fast_and_imports_no_sdk(run: Run) -> None:
         "import sys\nfrom orchestore.cli import main\n"
         "try:\n    main(['cp', '--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = ('pandas', 'boto3', 'botocore', 's3fs', 'adlfs', 'azure', 'gcsfs', 'google',"
-        " 'hvac', 'sqlalchemy', 'aiohttp', 'requests')\n"
+        " 'hvac', 'sqlalchemy', 'aiohttp', 'requests', 'airflow', 'prefect')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy), file=sys.stderr)\n"
     )
     imported = subprocess.run(

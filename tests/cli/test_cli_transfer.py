@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from tests.cli.conftest import Run
+from tests.cli.conftest import Run, run_many
 from tests.servers.moto_server import MotoServer
 from tests.servers.v3io_server import V3ioServer
 
@@ -101,3 +101,21 @@ def test_cp_of_a_folder_without_r_is_a_usage_error(run: Run, tmp_path: Path) -> 
     result = run("cp", str(tmp_path / "tree"), str(tmp_path / "elsewhere"))
     assert result.returncode == 2, result.stderr
     assert "is a folder; use cp -r" in result.stderr
+
+
+def test_json_mode_reports_errors_as_one_json_line(tmp_path: Path) -> None:
+    """With --json, stdout stays empty on failure and stderr holds one parseable object."""
+    _tree(tmp_path / "tree")
+    missing, folder, no_credentials = run_many(
+        ("stat", str(tmp_path / "absent"), "--json"),
+        ("cp", str(tmp_path / "tree"), str(tmp_path / "x"), "--json"),
+        ("ls", "s3://some-bucket/", "--json"),
+    )
+    expected = [(missing, "NotFoundError", 1), (folder, "UsageError", 2)]
+    expected.append((no_credentials, "CredentialsError", 3))
+    for result, kind, code in expected:
+        assert result.returncode == code and result.stdout == ""
+        (line,) = result.stderr.splitlines()
+        error = json.loads(line)
+        assert (error["error"], error["exit_code"]) == (kind, code), error
+    assert "--airflow-conn ID" in json.loads(no_credentials.stderr)["message"]

@@ -6,7 +6,8 @@ pandas) is imported until a command runs, and a store's SDK only when a URL of i
 used.
 
 Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 credentials problem. Errors go to
-stderr as one line, built from orchestore's typed errors, which never carry a secret.
+stderr as one line (a JSON object with ``--json``), built from orchestore's typed errors,
+which never carry a secret.
 """
 
 from __future__ import annotations
@@ -55,13 +56,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except UsageError as exc:
+        if args.json:
+            output.error(args.command, f"UsageError: {exc}", as_json=True, code=EXIT_USAGE)
+            return EXIT_USAGE
         parser.exit(EXIT_USAGE, f"orchestore {args.command}: error: {exc}\n")
     except KeyboardInterrupt:
-        output.error(args.command, "interrupted")
+        output.error(args.command, "interrupted", as_json=args.json, code=130)
         return 130
     except BrokenPipeError:
         output.close_broken_stdout()
         return 0
     except Exception as exc:  # every failure becomes one line and an exit code
-        return output.report_failure(args.command, exc)
+        return output.report_failure(args.command, exc, as_json=args.json)
     return 0  # pragma: no cover - parser.exit raises

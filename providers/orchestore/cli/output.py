@@ -71,10 +71,17 @@ def emit(args: argparse.Namespace, result: Any, text: str | None) -> None:
         print(text)
 
 
-def error(command: str, message: str) -> None:
-    """One line on stderr."""
+def error(command: str, message: str, *, as_json: bool = False, code: int = EXIT_FAILED) -> None:
+    """One line on stderr: text, or with ``--json`` an object scripts can parse."""
     flat = " ".join(message.split())
-    print(f"orchestore {command}: {flat}", file=sys.stderr)
+    if as_json:
+        kind, sep, text = flat.partition(": ")
+        if not sep or " " in kind:
+            kind, text = "error", flat
+        line = {"command": command, "error": kind, "message": text, "exit_code": code}
+        print(json.dumps(line, sort_keys=True), file=sys.stderr)
+    else:
+        print(f"orchestore {command}: {flat}", file=sys.stderr)
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -90,8 +97,8 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_FAILED
 
 
-def report_failure(command: str, exc: BaseException) -> int:
-    """Print ``exc`` as one line and return its exit code.
+def report_failure(command: str, exc: BaseException, *, as_json: bool = False) -> int:
+    """Print ``exc`` as one line (JSON with ``--json``) and return its exit code.
 
     orchestore's errors are built never to hold a secret; anything else (an SDK error that
     escaped a store's translation) is named by type only, because its text may echo a request.
@@ -99,15 +106,16 @@ def report_failure(command: str, exc: BaseException) -> int:
     if isinstance(exc, OrchestoreError):
         message = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, CredentialsError) and "looked for:" in exc.message:
-            message += f" On the command line: {_SOURCES_HINT}."
+            message = message.rstrip(".") + f". On the command line: {_SOURCES_HINT}."
     elif isinstance(exc, OSError) and exc.strerror:
         message = f"{type(exc).__name__}: {exc.strerror}" + (
             f": {exc.filename}" if exc.filename else ""
         )
     else:
         message = f"unexpected {type(exc).__name__} (details withheld: they may hold a secret)"
-    error(command, message)
-    return exit_code_for(exc)
+    code = exit_code_for(exc)
+    error(command, message, as_json=as_json, code=code)
+    return code
 
 
 def close_broken_stdout() -> None:
