@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from prefect import flow
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
+from orchestore.transfer import TransferProgress
 from prefect_orchestore import tasks
 
 
@@ -63,3 +66,29 @@ def log_versions(catalog: str, key: str) -> list[str]:
         tasks.log_artifact(key, catalog, data=b"a,b\n1,2\n", tag="v1", labels={"n": 1}),
         tasks.log_artifact(key, catalog, data=b"a,b\n3,4\n5,6\n", tag="v2", labels={"n": 2}),
     ]
+
+
+@task(cache_policy=NO_CACHE)
+def report_half_then_read(key: str) -> list[float]:
+    """Feed the reporter 50 % and read the artifact back while the 'copy' still runs."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    seen: list[float] = []
+    with tasks.ProgressArtifactReporter("copy a -> b", after=0, every=0.05, key=key) as reporter:
+        reporter(TransferProgress(0, 1000, 0, 1, 0.01))
+        time.sleep(0.5)
+        reporter(TransferProgress(500, 1000, 0, 1, 0.5))
+        time.sleep(0.5)
+        with get_client(sync_client=True) as client:
+            (artifact,) = client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+        seen.append(artifact.data)
+        reporter(TransferProgress(1000, 1000, 1, 1, 1.0))
+    return seen
+
+
+@flow(name="orchestore-progress-updates")
+def progress_updates(key: str) -> list[float]:
+    return report_half_then_read(key)

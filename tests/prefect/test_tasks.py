@@ -30,7 +30,13 @@ from prefect_orchestore import (
     VaultConnection,
 )
 from prefect_orchestore.tasks import item_for, load_block
-from tests.prefect.task_flows import copy_many, copy_with_progress, log_versions, object_tasks
+from tests.prefect.task_flows import (
+    copy_many,
+    copy_with_progress,
+    log_versions,
+    object_tasks,
+    progress_updates,
+)
 from tests.servers.azurite import AzuriteServer
 from tests.servers.moto_server import ADMIN_KEY_ID, ADMIN_SECRET, REGION, MotoServer
 from tests.unit.test_catalog_concurrency import postgres_catalog  # noqa: F401 (a fixture)
@@ -205,3 +211,16 @@ def test_item_for_refuses_blocks_that_serve_no_urls(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="give it as 'block-type-slug/name'"):
         load_block("just-a-name")
     assert item_for(tmp_path.as_uri() + "/x").url == f"file://{tmp_path}/x"
+
+
+def test_progress_artifact_is_updated_while_the_copy_runs() -> None:
+    """The reporter thread posts the newest snapshot every ``every`` s, then 100 % at the end."""
+    key = _unique("progress-updates")
+
+    state = progress_updates(key, return_state=True)
+
+    assert state.is_completed(), state
+    assert state.result() == [50.0]  # seen through the API while the task was still running
+    (artifact,) = _flow_artifacts(state.state_details.flow_run_id)
+    assert artifact.data == 100.0
+    assert artifact.description.startswith("copy a -> b: 0.0 MB of 0.0 MB, 1 of 1 objects")
