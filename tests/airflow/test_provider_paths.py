@@ -84,6 +84,7 @@ def test_object_storage_path_store_urls_and_assets(
     osp, basic, token, artifact, artifact_osp, resolved, *assets = results[: len(ops)]
 
     assert osp["fs"] == "V3ioFileSystem" and osp["read"] == "written by ObjectStoragePath"
+    assert osp["path_class"] == "V3ioPath" and osp["warnings"] == []  # no fallback warning
     # Airflow's form of a path with a connection; parsed back, it finds the connection again.
     assert osp["str"] == f"v3io://osp_v3io@bigdata/osp-{run}/note.txt"
     assert osp["reparsed_read"] == osp["read"] and osp["listed"] == ["note.txt"]

@@ -7,6 +7,7 @@ the provider manager, the DAG processor and ``import orchestore`` all stay cheap
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 __all__ = ["get_provider_info"]
@@ -41,3 +42,14 @@ def get_provider_info() -> dict[str, Any]:
             {"schemes": ["store"], "handler": "orchestore.airflow.assets.store.normalize"},
         ],
     }
+
+
+def _register_path_classes() -> None:
+    """ObjectStoragePath("v3io://...") without universal-pathlib's fallback warning."""
+    if importlib.util.find_spec("upath") is not None:
+        from orchestore.airflow.fs.paths import register_upath_implementations
+
+        register_upath_implementations()
+
+
+_register_path_classes()

@@ -147,9 +147,17 @@ def op_get_connection(conn_id: str) -> dict[str, Any]:
 
 
 def op_object_storage_path(conn_id: str, url: str, text: str) -> dict[str, Any]:
+    """Write and read through ObjectStoragePath in a process that imported orchestore.airflow
+    (as a DAG using our operators does); warnings raised meanwhile are reported."""
+    import warnings
+
     from airflow.sdk import ObjectStoragePath
 
-    path = ObjectStoragePath(url, conn_id=conn_id)
+    import orchestore.airflow  # noqa: F401
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = ObjectStoragePath(url, conn_id=conn_id)
     path.write_text(text)
     again = ObjectStoragePath(url, conn_id=conn_id)
     return {
@@ -159,6 +167,8 @@ def op_object_storage_path(conn_id: str, url: str, text: str) -> dict[str, Any]:
         "exists": again.exists(),
         "listed": sorted(child.name for child in again.parent.iterdir()),
         "fs": type(again.fs).__name__,
+        "path_class": type(again.__wrapped__).__name__,
+        "warnings": [str(warning.message) for warning in caught],
     }
 
 
