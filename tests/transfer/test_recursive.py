@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import BinaryIO
 
 import pytest
 
@@ -19,34 +18,29 @@ NAMES = [f"part-{index:02d}.bin" for index in range(12)] + ["sub/a.txt", "sub/de
 
 
 class ObservedFileStore(FileStore):
-    """A real file store that counts the source objects open at once.
+    """A real file store that counts the source objects being read at once.
 
-    The first two readers wait for each other (a barrier): the copy only gets past them if
-    two objects really are in flight together.
+    The first two reads wait for each other (a barrier): the copy only gets past them if two
+    objects really are in flight together.
     """
 
     def __init__(self, endpoint: StoreURL) -> None:
         super().__init__(endpoint)
         self.lock = threading.Lock()
-        self.open_now = self.most_open = 0
+        self.reading_now = self.most_reading = 0
         self.barrier = threading.Barrier(2, timeout=10)
 
-    def open_reader(self, url: StoreURL) -> BinaryIO:
+    def read(self, url: StoreURL, offset: int = 0, size: int | None = None) -> bytes:
         with self.lock:
-            self.open_now += 1
-            self.most_open = max(self.most_open, self.open_now)
-        if not self.barrier.broken:
-            self.barrier.wait()
-        reader = super().open_reader(url)
-        original_close = reader.close
-
-        def close() -> None:
+            self.reading_now += 1
+            self.most_reading = max(self.most_reading, self.reading_now)
+        try:
+            if not self.barrier.broken:
+                self.barrier.wait()
+            return super().read(url, offset, size)
+        finally:
             with self.lock:
-                self.open_now -= 1
-            original_close()
-
-        reader.close = close  # type: ignore[method-assign]
-        return reader
+                self.reading_now -= 1
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -82,7 +76,7 @@ def test_recursive_copy_uses_a_bounded_pool(
         source, s3_folder, dst_credentials=credentials, recursive=True, concurrency=3
     )
 
-    assert 2 <= source_store.most_open <= 3
+    assert 2 <= source_store.most_reading <= 3
     assert (summary.objects, summary.skipped) == (len(NAMES), 0)
     assert summary.bytes == sum(map(len, content.values()))
     assert summary.checksums_verified == len(NAMES)

@@ -7,7 +7,9 @@ them to the destination's AtomicWriter, which uploads parts as they fill. Two wa
 - object stores (RANGED_FAMILIES) with a known size: RANGE_SIZE ranged reads, PARALLEL_RANGES
   of them in flight and delivered in order, as boto3's and rclone's downloads do (one stream
   from a local S3 server is ~half as fast as several);
-- anything else: one sequential stream in CHUNK-sized reads.
+- anything else: one sequential stream in CHUNK-sized reads;
+- objects known to fit in one CHUNK: one read and one write in this thread (a prefix of many
+  small objects costs a GET and a PUT each, and no thread).
 
 Memory is bounded by the ranges/chunks in flight plus the writer's part buffers, whatever the
 object's size. Any failure on either side aborts the writer: the destination keeps no partial
@@ -152,11 +154,31 @@ def stream_object(
 
     ``size`` (from the listing or a stat) selects ranged reads for object stores; None streams.
     """
+    if size is not None and size <= CHUNK:  # small: one read, one write, no thread
+        return _copy_small(source, source_url, target, target_url, digest, meter)
     if reads_ranges(source, size):
         assert size is not None
         return _pump_to(ranged_chunks(source, source_url, size), target, target_url, digest, meter)
     with source.open_reader(source_url) as reader:
         return _pump_to(sequential_chunks(reader), target, target_url, digest, meter)
+
+
+def _copy_small(
+    source: Store,
+    source_url: StoreURL,
+    target: Store,
+    target_url: StoreURL,
+    digest: PartedMD5 | None,
+    meter: ProgressMeter,
+) -> int:
+    """One GET and one PUT: what a prefix of many small objects is made of."""
+    data = source.read(source_url)
+    if digest is not None:
+        digest.update(data)
+    with target.open_writer(target_url) as writer:
+        writer.write(data)
+    meter.add_bytes(len(data))
+    return len(data)
 
 
 def _pump_to(
