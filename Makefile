@@ -14,12 +14,17 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 # gcsfs probes a gRPC API the GCS emulator lacks and stalls 60 s per bucket without this.
 export GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT := false
 
-.PHONY: demo test test-core test-airflow test-prefect lint system-deps venvs clean
+.PHONY: demo test test-core test-airflow test-prefect lint system-deps venvs clean bench
 
 demo: $(VENV)/core/.synced
 	$(VENV)/core/bin/python examples/demo.py
 
 test: lint test-core test-airflow test-prefect
+
+# Side-by-side benchmarks against the raw SDKs and rclone (~15 min; BENCH_SCALE=quick: ~2 min);
+# the airflow and prefect venvs give the import-time and Airflow-hook rows.
+bench: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
+	$(VENV)/core/bin/python -m benchmarks.run --output benchmarks/RESULTS.md
 
 test-core: $(VENV)/core/.synced
 	$(VENV)/core/bin/python -m pytest tests --ignore=tests/airflow --ignore=tests/prefect $(PYTEST_ARGS)
