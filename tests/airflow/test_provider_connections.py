@@ -217,6 +217,13 @@ def test_store_connections_map_to_models_and_do_real_io(
         {"op": "credentials", "conn_id": "local_fs", "url": "/tmp/x"},
         {"op": "roundtrip", "conn_id": None, "url": "ds://local_fs/sub/d.txt", "data": "local"},
         {"op": "async_credentials", "conn_id": "lake_v3io", "url": "v3io:///bigdata/x"},
+        {
+            "op": "copy",
+            "conn_id": "lake_v3io",
+            "src": f"v3io:///bigdata/{v3io_key}",
+            "dst": f"ds://wasb_key/copied-{run}.txt",
+            "dst_conn_id": None,
+        },
     ]
     results = run_ops(airflow_home, env, ops)
     assert_no_errors(ops, results)
@@ -345,4 +352,11 @@ def test_store_connections_map_to_models_and_do_real_io(
 
     # The async twin (for triggers) resolves the same model.
     assert next(by_op)["fields"]["access_key"] == sha(V3IO_ACCESS_KEY)
+
+    # DataStoreHook.copy: v3io (the hook's connection) to Azure (a ds:// URL's connection).
+    summary = next(by_op)
+    assert summary["objects"] == 1 and summary["bytes"] == len("v3io by connection")
+    assert summary["destination"] == f"az://{azurite_container}/wasb-{run}/copied-{run}.txt"
+    copied = azurite_blob_client.get_blob_client(azurite_container, f"wasb-{run}/copied-{run}.txt")
+    assert copied.download_blob().readall() == b"v3io by connection"
     assert json.dumps(results).count(V3IO_ACCESS_KEY) == 0

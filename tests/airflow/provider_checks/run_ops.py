@@ -91,6 +91,13 @@ def op_roundtrip(conn_id: str | None, url: str, data: str) -> dict[str, Any]:
     return result
 
 
+def op_copy(conn_id: str | None, src: str, dst: str, dst_conn_id: str | None) -> dict[str, Any]:
+    """DataStoreHook.copy through the transfer engine; its JSON-safe summary."""
+    from orchestore.airflow.hooks import DataStoreHook
+
+    return DataStoreHook(conn_id).copy(src, dst, dst_conn_id=dst_conn_id).as_dict()
+
+
 def op_read(conn_id: str | None, url: str) -> dict[str, Any]:
     from orchestore.airflow.hooks import DataStoreHook
 
@@ -229,6 +236,7 @@ def op_asset(uri: str) -> dict[str, Any]:
 
 OPS = {
     "add_connection": op_add_connection,
+    "copy": op_copy,
     "core_resolve": op_core_resolve,
     "asset": op_asset,
     "async_credentials": op_async_credentials,
