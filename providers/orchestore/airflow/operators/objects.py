@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from orchestore.airflow.operators._common import ProgressLog, store_hook
+from orchestore.urls import redact_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -61,7 +62,7 @@ class StoreCopyOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         mode = " (recursive)" if self.recursive else ""
-        self.log.info("Copying %s to %s%s", self.src, self.dst, mode)
+        self.log.info("Copying %s to %s%s", redact_url(self.src), redact_url(self.dst), mode)
         # One hook for both ends: one endpoint with one set of credentials is one store
         # instance, which the transfer engine copies within server-side.
         with store_hook(self.src_conn_id) as hook:
@@ -118,19 +119,21 @@ class StoreListOperator(BaseOperator):
             folder = hook.item(self.url)
             entries = folder.ls(detail=True)
         base = self.url if self.url.endswith("/") else self.url + "/"
-        names = sorted(
-            entry.name
+        listed = sorted(
+            # A folder URL with a query (a SAS, a signature) must not pass it on to XCom: the
+            # store's own URL of each entry is the display form, without it.
+            (entry.name, entry.url if "?" in self.url else base + entry.name)
             for entry in entries
             if not entry.is_dir
             and (self.pattern is None or fnmatch.fnmatchcase(entry.name, self.pattern))
         )
         self.log.info(
             "Found %d object(s) in %s%s",
-            len(names),
+            len(listed),
             folder.url,
             f" matching {self.pattern!r}" if self.pattern else "",
         )
-        return [base + name for name in names]
+        return [url for _, url in listed]
 
 
 class StoreDeleteOperator(BaseOperator):
