@@ -131,7 +131,8 @@ assert data_store_block.get("hello.txt") == b"hello"
         parts = [part for part in text.split("/") if part not in ("", ".")]
         if ".." in parts:
             raise ValueError("path must not contain '..' segments")
-        return self.base_url + "/".join(parts)
+        folder = "/" if parts and text.endswith("/") else ""  # "out/" stays a folder URL
+        return self.base_url + "/".join(parts) + folder
 
     def _credentials(self) -> CredentialsModel | None:
         """The base URL's credentials, resolved now (Vault read through the core's cache)."""

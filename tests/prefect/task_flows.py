@@ -40,7 +40,7 @@ def copy_with_progress(
 
 @flow(name="orchestore-object-tasks")
 def object_tasks(store: str) -> dict[str, Any]:
-    """write, read, list_objects and delete against one DataStore (by name), in order."""
+    """write, read, list_objects, delete and a recursive copy within one DataStore (by name)."""
     kept = tasks.write("kept/a.txt", b"alpha", store)
     gone = tasks.write("gone.txt", "beta", store)
     read_back = tasks.read("kept/a.txt", store)
@@ -48,6 +48,7 @@ def object_tasks(store: str) -> dict[str, Any]:
     before = tasks.list_objects("", store)
     detail = tasks.list_objects("kept", store, detail=True)
     deleted = tasks.delete("gone.txt", store)
+    backup = tasks.copy("kept/", "backup/", store, store, recursive=True)
     after = tasks.list_objects("", store)
     return {
         "written": [kept, gone],
@@ -55,6 +56,7 @@ def object_tasks(store: str) -> dict[str, Any]:
         "before": before,
         "detail": detail,
         "deleted": deleted,
+        "backup": backup,
         "after": after,
     }
 

@@ -232,6 +232,8 @@ def test_resolve_path_is_idempotent() -> None:
     assert once == "s3://bucket/results/abc/def"
     assert store._resolve_path(once) == once
     assert store._resolve_path("") == "s3://bucket/results/"
+    assert store._resolve_path("out/") == "s3://bucket/results/out/"
+    assert store._resolve_path("./out//x/") == "s3://bucket/results/out/x/"
     for bad in ("../x", "a/../../x", "s3://other/x"):
         with pytest.raises(ValueError, match=r"outside this DataStore|'\.\.' segments"):
             store._resolve_path(bad)

@@ -160,9 +160,13 @@ def test_write_read_list_delete_through_a_data_store(
     assert (entry["url"], entry["size"], entry["is_dir"]) == (base + "kept/a.txt", 5, False)
     assert entry["etag"] and entry["modified"]
     assert result["deleted"] == base + "gone.txt"
-    assert result["after"] == [base + "kept"]
+    backup = result["backup"]
+    assert (backup["source"], backup["destination"]) == (base + "kept/", base + "backup/")
+    assert (backup["objects"], backup["bytes"]) == (1, 5)
+    assert sorted(result["after"]) == [base + "backup", base + "kept"]
     listed = moto_server.client().list_objects_v2(Bucket=moto_bucket, Prefix=prefix)
-    assert [obj["Key"] for obj in listed["Contents"]] == [f"{prefix}/kept/a.txt"]
+    keys = [obj["Key"] for obj in listed["Contents"]]
+    assert keys == [f"{prefix}/backup/a.txt", f"{prefix}/kept/a.txt"]
 
 
 def test_log_artifact_into_a_postgres_catalog(
