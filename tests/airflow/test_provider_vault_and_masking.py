@@ -67,6 +67,10 @@ def test_vault_backed_connections(
     openbao.put_secret("secret", f"{base}/v3io", {"access_key": "an-older-v3io-key"})
     openbao.put_secret("secret", f"{base}/v3io", {"V3IO_ACCESS_KEY": V3IO_ACCESS_KEY})
     openbao.put_secret("secret", f"{base}/azure", {"account_key": azurite.account_key})
+    openbao.write_policy(f"kv1-{run}", f'path "kv1/{base}/*" {{ capabilities = ["read"] }}')
+    openbao.put_secret("kv1", f"{base}/v3io", {"access_key": "a-kv1-v3io-key"}, kv_version=1)
+    user_password = f"user-password-{run}"
+    openbao.userpass(f"etl-{run}", user_password, [f"kv1-{run}"])
     v3io_form = {"host": v3io_server.api_url, "schema": "bigdata"}
     env = {
         **_vault_conn(openbao, "vault_token", password=token),
@@ -74,6 +78,13 @@ def test_vault_backed_connections(
             openbao, "vault_approle", login=role_id, password=secret_id,
             extra={"auth_type": "approle", "kv_engine_version": 2},
         ),
+        # KV v1 at the Vault connection's schema (the HashiCorp provider's mount field)
+        **_vault_conn(
+            openbao, "vault_userpass", login=f"etl-{run}", password=user_password, schema="kv1",
+            extra={"auth_type": "userpass", "kv_engine_version": 1},
+        ),
+        **conn_env("v3io_kv1", "v3io", **v3io_form,
+                   extra={"vault_conn_id": "vault_userpass", "vault_path": f"{base}/v3io"}),
         **conn_env("vault_down", "hashicorp_vault", host="127.0.0.1", port=_closed_port(),
                    password=token, extra={"use_tls": "false"}),
         **conn_env("v3io_vault", "v3io", **v3io_form,
@@ -100,6 +111,7 @@ def test_vault_backed_connections(
         {"op": "credentials", "conn_id": "az_vault", "url": "az://c/k"},
         {"op": "roundtrip", "conn_id": None, "url": "ds://az_vault/a.txt", "data": "az vault"},
         {"op": "async_credentials", "conn_id": "az_vault", "url": "az://c/k"},
+        {"op": "credentials", "conn_id": "v3io_kv1", "url": "v3io:///bigdata/x"},
     ]  # fmt: skip
     failing = [
         {"op": "credentials", "conn_id": "v3io_missing", "url": "v3io:///bigdata/x"},
@@ -108,7 +120,7 @@ def test_vault_backed_connections(
     ]
     results = run_ops(airflow_home, env, ops + failing)
     assert_no_errors(ops, results[: len(ops)])
-    v3io, v3io_io, v3io_v1, azure, azure_io, azure_async = results[: len(ops)]
+    v3io, v3io_io, v3io_v1, azure, azure_io, azure_async, kv1 = results[: len(ops)]
 
     vault_source = f"Vault secret secret/data/{base}/v3io at http://127.0.0.1:{openbao.port}"
     assert v3io["source"] == f"Airflow connection 'v3io_vault' (type v3io) via {vault_source}"
@@ -122,6 +134,8 @@ def test_vault_backed_connections(
         "account_key": sha(azurite.account_key), "authority_host": "login.microsoftonline.com",
     }  # fmt: skip
     assert azure_async["fields"] == azure["fields"]
+    assert kv1["fields"]["access_key"] == sha("a-kv1-v3io-key")
+    assert kv1["source"].endswith(f"via Vault secret kv1/{base}/v3io at {openbao.address}")
     assert azure_io["item_url"] == f"az://{azurite_container}/vault-{run}/a.txt"
     blob = azurite_blob_client.get_blob_client(azurite_container, f"vault-{run}/a.txt")
     assert blob.download_blob().readall() == b"az vault"
@@ -132,7 +146,7 @@ def test_vault_backed_connections(
     assert no_conn["error"] == "CredentialsError" and "vault_conn_id" in no_conn["message"]
     for result in results:
         text = repr(result)
-        for secret in (token, secret_id, V3IO_ACCESS_KEY, azurite.account_key):
+        for secret in (token, secret_id, user_password, V3IO_ACCESS_KEY, azurite.account_key):
             assert secret not in text
 
 
