@@ -207,6 +207,11 @@ class AirflowProcess(ManagedServer):
         # interpreter shutdown (joining a sleeping thread); by then Python's default SIGTERM
         # handler is back, so a second SIGTERM ends them at once. SIGKILL stays the last resort.
         stop_process(process, group=True)
+        if process is not None:
+            # The LocalExecutor's workers ignore SIGTERM and outlive the scheduler: sweep the
+            # group (its id is the leader's pid, start_new_session) once the leader is gone.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
     def terminate(self) -> None:
         """Send SIGTERM to the process group without waiting (``stop`` waits)."""
