@@ -136,6 +136,10 @@ class AtomicWriter(io.BufferedIOBase):
     a partial object. Subclasses implement ``_write``, ``_commit`` and ``_discard``.
     """
 
+    #: the digest the store answered the commit with (an S3 PUT's ETag), when it did: saves
+    #: asking for it (Store.reported_digest) after the write; same form as that method's
+    reported_digest: str | None = None
+
     def __init__(self, url: StoreURL) -> None:
         super().__init__()
         self.url = url

@@ -20,7 +20,6 @@ import contextlib
 import functools
 import io
 import os
-import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
@@ -78,7 +77,7 @@ from orchestore.stores.base import (
 )
 from orchestore.stores.fsspec_store import FsspecStore
 from orchestore.stores.retry import RetryPolicy
-from orchestore.stores.s3_writer import S3PartWriter
+from orchestore.stores.s3_writer import S3PartWriter, md5_etag
 from orchestore.urls import StoreURL
 
 __all__ = ["S3Store"]
@@ -92,8 +91,6 @@ _BAD_TOKENS = frozenset(
 _DENIED = frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem", "403"})
 #: what a response body can fail with mid-stream (the reader resumes from where it was)
 _STREAM_ERRORS = (BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
-#: an ETag that is an MD5: of the object, or of its parts' MD5s followed by "-<parts>"
-_MD5_ETAG = re.compile(r"[0-9a-f]{32}(-[0-9]+)?")
 #: bytes a reader buffers for small reads; large reads go straight into the caller's buffer
 READ_BUFFER = 1 * MiB
 _CredentialsLoader = Callable[[], Awaitable[Any]]
@@ -154,6 +151,9 @@ class S3Store(FsspecStore):
     retry_policy: ClassVar[RetryPolicy | None] = RetryPolicy(
         attempts=3, connect_timeout=5.0, read_timeout=60.0
     )
+    #: connections the store's one client keeps (botocore's default, 10, makes a copy with
+    #: concurrency=8 and ranged reads queue for a connection)
+    max_pool_connections: ClassVar[int] = 32
     #: parts one writer uploads at once while it fills the next (memory: one more part each)
     parts_in_flight: ClassVar[int] = 2
     #: concurrent part transfers in s3fs's put_file/get_file (its default, 10, holds 500 MiB)
@@ -219,6 +219,7 @@ class S3Store(FsspecStore):
             "read_timeout": self.retry.read_timeout,
             "retries": {"total_max_attempts": self.retry.attempts, "mode": "standard"},
             "ignore_configured_endpoint_urls": True,
+            "max_pool_connections": self.max_pool_connections,
         }
         if self.credentials.endpoint_url:
             # Many S3-compatible servers reject the CRC checksums botocore adds since 1.36.
@@ -354,8 +355,7 @@ class S3Store(FsspecStore):
         and other servers' opaque tags are not digests: None."""
         self.require_key(url)
         with self.translated(url):
-            etag = str(self.fs.info(self.fs_path(url)).get("ETag") or "").strip('"').lower()
-        return etag if _MD5_ETAG.fullmatch(etag) else None
+            return md5_etag(self.fs.info(self.fs_path(url)).get("ETag"))
 
     def digest_part_size(self, url: StoreURL) -> int | None:
         """open_writer uploads ``block_size`` parts (fixed_upload_size), so the ETag of what

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import re
 from collections import deque
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,16 @@ from orchestore.urls import StoreURL
 if TYPE_CHECKING:
     from orchestore.stores.s3 import S3Store
 
-__all__ = ["S3PartWriter"]
+__all__ = ["S3PartWriter", "md5_etag"]
+
+#: an ETag that is an MD5: of the object, or of its parts' MD5s followed by "-<parts>"
+_MD5_ETAG = re.compile(r"[0-9a-f]{32}(-[0-9]+)?")
+
+
+def md5_etag(etag: object) -> str | None:
+    """An ETag as a digest (``hex`` or ``hex-N``); None for SSE-KMS/C and opaque tags."""
+    text = str(etag or "").strip('"').lower()
+    return text if _MD5_ETAG.fullmatch(text) else None
 
 
 class S3PartWriter(AtomicWriter):
@@ -65,19 +75,21 @@ class S3PartWriter(AtomicWriter):
     def _commit(self) -> None:
         if self._upload_id is None:  # below one part: a single PutObject, atomic by itself
             self._buffer.seek(0)
-            self._call("put_object", Body=self._buffer, **self._ids, **self._extra)
+            done = self._call("put_object", Body=self._buffer, **self._ids, **self._extra)
+            self.reported_digest = md5_etag(done.get("ETag"))
             return
         if self._filled:
             self._send_part()
         while self._pending:
             self._collect_oldest()
         parts = sorted(self._done, key=lambda part: part["PartNumber"])
-        self._call(
+        done = self._call(
             "complete_multipart_upload",
             MultipartUpload={"Parts": parts},
             UploadId=self._upload_id,
             **self._ids,
         )
+        self.reported_digest = md5_etag(done.get("ETag"))
 
     def _discard(self) -> None:
         for future in self._pending:

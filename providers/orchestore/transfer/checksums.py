@@ -105,13 +105,17 @@ def digest_of_stream(reader: BinaryIO, part_size: int | None) -> PartedMD5:
         digest.update(view[:count])
 
 
-def verify_copy(store: Store, url: StoreURL, expected: PartedMD5) -> None:
+def verify_copy(
+    store: Store, url: StoreURL, expected: PartedMD5, *, reported: str | None = None
+) -> None:
     """Check what ``store`` holds at ``url`` against the digest of the bytes sent.
 
-    Uses the store's own digest when it reports a comparable one, else re-reads the object.
-    On a mismatch the object is deleted and ChecksumMismatchError raised.
+    Uses the store's own digest when it reports a comparable one (``reported``: what it
+    answered the write with; else it is asked), else re-reads the object. On a mismatch the
+    object is deleted and ChecksumMismatchError raised.
     """
-    reported = store.reported_digest(url)
+    if reported is None:
+        reported = store.reported_digest(url)
     verdict = expected.matches(reported) if reported else None
     actual = reported
     if verdict is None:

@@ -51,7 +51,7 @@ def copy_one(job: CopyJob, *, checksum: bool, meter: ProgressMeter) -> CopyOutco
         return _server_side(job, checksum=checksum, meter=meter)
     digest = PartedMD5(job.target.digest_part_size(job.target_url)) if checksum else None
     size = job.source_stat.size if job.source_stat is not None else None
-    copied = stream_object(
+    copied, reported = stream_object(
         job.source,
         job.source_url,
         job.target,
@@ -63,7 +63,7 @@ def copy_one(job: CopyJob, *, checksum: bool, meter: ProgressMeter) -> CopyOutco
     _check_source_unchanged(job)
     if digest is None:
         return CopyOutcome(bytes=copied)
-    verify_copy(job.target, job.target_url, digest)
+    verify_copy(job.target, job.target_url, digest, reported=reported)
     return CopyOutcome(bytes=copied, verified=True)
 
 

@@ -149,13 +149,16 @@ def stream_object(
     size: int | None,
     digest: PartedMD5 | None,
     meter: ProgressMeter,
-) -> int:
-    """Copy one object through this process; returns the bytes copied.
+) -> tuple[int, str | None]:
+    """Copy one object through this process.
+
+    Returns the bytes copied and the digest the destination answered the commit with (if it
+    did; see AtomicWriter.reported_digest).
 
     ``size`` (from the listing or a stat) selects ranged reads for object stores; None streams.
     """
     if size is not None and size <= CHUNK:  # small: one read, one write, no thread
-        return _copy_small(source, source_url, target, target_url, digest, meter)
+        return _copy_small(source, source_url, size, target, target_url, digest, meter)
     if reads_ranges(source, size):
         assert size is not None
         return _pump_to(ranged_chunks(source, source_url, size), target, target_url, digest, meter)
@@ -166,19 +169,21 @@ def stream_object(
 def _copy_small(
     source: Store,
     source_url: StoreURL,
+    size: int,
     target: Store,
     target_url: StoreURL,
     digest: PartedMD5 | None,
     meter: ProgressMeter,
-) -> int:
+) -> tuple[int, str | None]:
     """One GET and one PUT: what a prefix of many small objects is made of."""
-    data = source.read(source_url)
+    # With the size known the read is one ranged GET (s3fs would HEAD first to learn it).
+    data = source.read(source_url, 0, size) if size else source.read(source_url)
     if digest is not None:
         digest.update(data)
     with target.open_writer(target_url) as writer:
         writer.write(data)
     meter.add_bytes(len(data))
-    return len(data)
+    return len(data), writer.reported_digest
 
 
 def _pump_to(
@@ -187,7 +192,7 @@ def _pump_to(
     target_url: StoreURL,
     digest: PartedMD5 | None,
     meter: ProgressMeter,
-) -> int:
+) -> tuple[int, str | None]:
     handoff: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
     pump = _Pump(chunks, digest, handoff)
     copied = 0
@@ -207,4 +212,4 @@ def _pump_to(
         pump.stop.set()
         if pump.is_alive():
             pump.join()
-    return copied
+    return copied, writer.reported_digest
