@@ -289,6 +289,7 @@ def log_artifact(
     catalog: ArtifactCatalog | str,
     data: bytes | str | None = None,
     local_path: str | None = None,
+    df: Any = None,
     target_url: str | None = None,
     tag: str = "latest",
     project: str | None = None,
@@ -298,9 +299,10 @@ def log_artifact(
 ) -> str:
     """Log a version of ``key`` in the catalog (an ArtifactCatalog, or its name); its URL.
 
-    Exactly one of ``data``, ``local_path`` (a file on the worker) or ``target_url`` (existing
-    data below the artifact root's store, registered without a copy). The returned
-    ``store://`` URL is pinned to the new version's uid.
+    Exactly one of ``data``, ``local_path`` (a file on the worker), ``df`` (a pandas
+    DataFrame, parquet unless ``format``) or ``target_url`` (existing data in the artifact
+    root's store, registered without a copy). The returned ``store://`` URL is pinned to the
+    new version's uid.
     """
     block = load_block(catalog, default=ArtifactCatalog)
     if not isinstance(block, ArtifactCatalog):
@@ -309,6 +311,7 @@ def log_artifact(
         key,
         data,
         local_path=local_path,
+        df=df,
         target_url=target_url,
         tag=tag,
         project=project,

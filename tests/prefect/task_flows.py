@@ -63,10 +63,13 @@ def object_tasks(store: str) -> dict[str, Any]:
 
 @flow(name="orchestore-log-artifact")
 def log_versions(catalog: str, key: str) -> list[str]:
-    """Two versions of ``key`` through the log_artifact task, tagged v1 and v2."""
+    """Two versions of ``key`` through the log_artifact task (v1, v2), and a DataFrame."""
+    import pandas as pd
+
     return [
         tasks.log_artifact(key, catalog, data=b"a,b\n1,2\n", tag="v1", labels={"n": 1}),
         tasks.log_artifact(key, catalog, data=b"a,b\n3,4\n5,6\n", tag="v2", labels={"n": 2}),
+        tasks.log_artifact("frame", catalog, df=pd.DataFrame({"a": [1, 2, 3]}), tag="v1"),
     ]
 
 

@@ -19,8 +19,14 @@ if importlib.util.find_spec("prefect") is None and os.environ.get("ORCHESTORE_RE
     pytest.skip("needs the prefect virtual environment (.venv/prefect)", allow_module_level=True)
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from prefect.client.schemas.filters import ArtifactFilterType as TypeFilter
+from prefect.logging.handlers import APILogWorker
 
 from prefect_orchestore import (
     ArtifactCatalog,
@@ -117,6 +123,18 @@ def test_copy_maps_over_20_keys_from_s3_to_azure(
     assert all(r.state_type.value == "COMPLETED" for r in mapped)
     # Short copies stay quiet: no progress artifact below PROGRESS_AFTER seconds.
     assert _flow_artifacts(state.state_details.flow_run_id) == []
+    # The tasks logged what they copied, and no secret.
+    APILogWorker.drain_all(timeout=10)
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            log_filter=LogFilter(
+                flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    text = "\n".join(log.message for log in logs)
+    assert text.count("copied 1 objects") == 20
+    assert ADMIN_SECRET not in text
+    assert AzuriteServer.account_key not in text
 
 
 def test_copy_reports_progress_as_an_artifact(
@@ -189,13 +207,16 @@ def test_log_artifact_into_a_postgres_catalog(
     state = log_versions(name, "train.csv", return_state=True)
 
     assert state.is_completed(), state
-    v1, v2 = state.result()
+    v1, v2, frame = state.result()
     assert v1.startswith("store://artifacts/churn/train.csv:v1^")
     assert v2.startswith("store://artifacts/churn/train.csv:v2^")
     catalog = ArtifactCatalog.load(name)
     assert catalog.get(v1) == b"a,b\n1,2\n"
     assert catalog.get("train.csv") == b"a,b\n3,4\n5,6\n"  # latest moved to v2
     assert len(catalog.as_df("train.csv:v2")) == 2
+    assert frame.startswith("store://artifacts/churn/frame:v1^")
+    assert catalog.as_df(frame)["a"].tolist() == [1, 2, 3]
+    assert catalog.resolve(frame).format == "parquet"
     record = catalog.resolve("train.csv:v1")
     assert record.labels == {"n": 1}
     assert [r.tags for r in catalog.list_artifacts("train.csv")] == [("v1",), ("latest", "v2")]
