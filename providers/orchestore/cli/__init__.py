@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orchestore",
         description="Copy, list, read and check data at any orchestore URL "
-        "(s3://, az://, gs://, v3io://, http(s)://, store://, local paths), "
-        "with credentials from a JSON file, Vault or (opt-in) MLRun-style env vars.",
+        "(s3://, az://, gs://, v3io://, http(s)://, store://, ds://, local paths), "
+        "with credentials from an Airflow connection, a Prefect block, Vault, a JSON file "
+        "or (opt-in) MLRun-style env vars.",
         epilog="Exit codes: 0 ok, 1 operation failed, 2 usage error, 3 credentials problem.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
