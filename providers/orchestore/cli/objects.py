@@ -166,8 +166,9 @@ def _describe_copy(args: argparse.Namespace, source: Any, summary: Any) -> str:
             return f"unchanged {source.url} -> {destination} (skipped)"
         return f"copied {source.url} -> {destination} ({human_size(summary.bytes)})"
     verified = f", {summary.checksums_verified} verified ({summary.checksum})"
+    objects = f"{summary.objects} object" + ("" if summary.objects == 1 else "s")
     return (
-        f"copied {summary.objects} objects ({human_size(summary.bytes)}) "
+        f"copied {objects} ({human_size(summary.bytes)}) "
         f"{summary.source} -> {summary.destination} in {summary.seconds:.1f}s "
         f"({summary.mb_per_s:.1f} MB/s), {summary.skipped} unchanged skipped"
         + (verified if summary.checksums_verified else "")
