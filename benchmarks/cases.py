@@ -26,13 +26,14 @@ _COPY_CHUNK = 8 * 1024 * 1024
 
 # -- one object: upload, download, store-to-store copy ----------------------------------------
 def orchestore_copy(params: Params) -> Job:
-    """``orchestore.copy`` (the transfer engine); recursive for a prefix."""
+    """``orchestore.copy`` (the transfer engine), its defaults unless ``recursive``/``checksum``."""
     from orchestore.transfer import copy
 
     endpoints = params["endpoints"]
     src, src_credentials = clients.orchestore_target(endpoints, params["src"])
     dst, dst_credentials = clients.orchestore_target(endpoints, params["dst"])
     recursive = bool(params.get("recursive"))
+    checksum = bool(params.get("checksum", True))
 
     def job() -> dict[str, Any]:
         summary = copy(
@@ -41,6 +42,7 @@ def orchestore_copy(params: Params) -> Job:
             src_credentials=src_credentials,
             dst_credentials=dst_credentials,
             recursive=recursive,
+            checksum=checksum,
         )
         return {"bytes": summary.bytes, "objects": summary.objects, "checksum": summary.checksum}
 

@@ -7,12 +7,14 @@ Starts SeaweedFS, ``rclone serve s3``, Azurite and the GCS emulator on 127.0.0.1
 benchmarks/servers.py), runs each scenario, prints one markdown table per scenario and writes
 them all, with the machine's core count, the date and the versions, to the output file. Every
 case runs in its own process (benchmarks/child.py); ratios compare figures of the same run.
-``BENCH_SCALE`` sets the default scale (``full``).
+``BENCH_SCALE`` sets the default scale (``full``); ``BENCH_SIZE_MIB`` and ``BENCH_OBJECTS``
+(or ``--size-mib``, ``--objects``) override its object size and prefix object count.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -62,10 +64,15 @@ def main() -> None:
         "--scale", choices=list(SCALES), default=os.environ.get("BENCH_SCALE", "full")
     )
     parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
+    parser.add_argument("--size-mib", type=int, help="object size of the big transfers")
+    parser.add_argument("--objects", type=int, help="objects in the prefix copy")
     parser.add_argument("--output", type=Path, default=None, help="write the markdown here")
     args = parser.parse_args()
     os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
     scale = SCALES[args.scale]
+    size_mib = args.size_mib or int(os.environ.get("BENCH_SIZE_MIB") or scale.big_mib)
+    objects = args.objects or int(os.environ.get("BENCH_OBJECTS") or scale.prefix_objects)
+    scale = dataclasses.replace(scale, big_mib=size_mib, prefix_objects=objects)
     started = time.perf_counter()
     sections: list[Section] = []
     with tempfile.TemporaryDirectory(prefix="orchestore-bench-") as folder:
