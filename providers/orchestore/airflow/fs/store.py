@@ -25,5 +25,5 @@ def get_fs(
     from orchestore.airflow.hooks import CatalogHook
 
     hook = CatalogHook(conn_id)
-    settings, credentials = hook._catalog_settings(conn_id)
+    settings, credentials = hook.catalog_settings(conn_id)
     return ArtifactFileSystem(catalog=settings.get("catalog"), credentials=credentials, **options)

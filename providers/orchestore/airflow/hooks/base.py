@@ -100,7 +100,7 @@ class DataStoreHook(BaseHook):
         options: dict[str, Any] = {}
         credentials = self._credentials_for(parsed, conn_id)
         if parsed.family == "store" and conn_id is not None:
-            options, credentials = self._catalog_settings(conn_id)
+            options, credentials = self.catalog_settings(conn_id)
         store = self._manager.get_store(parsed, credentials, **options)
         return DataItem(parsed, store)
 
@@ -134,7 +134,7 @@ class DataStoreHook(BaseHook):
             raise InvalidURLError("'..' may not leave the connection's root", url=url)
         return conn_id, parse_url(_join(root, path))
 
-    def _catalog_settings(self, conn_id: str) -> tuple[dict[str, Any], CredentialsModel | None]:
+    def catalog_settings(self, conn_id: str) -> tuple[dict[str, Any], CredentialsModel | None]:
         """store:// options from a catalog connection, and its artifact store's credentials."""
         source = self.source(conn_id)
         if source.adapted.family != "store":
