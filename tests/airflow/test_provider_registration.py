@@ -52,6 +52,11 @@ def test_provider_info_validates_against_airflows_schema() -> None:
     types = [entry["connection-type"] for entry in info["connection-types"]]
     assert types == OUR_TYPES
     assert not [t for t in types if "_" in t]  # Airflow warns (RFC 3986) about "_"
+    package = Path(importlib.util.find_spec("orchestore").origin).parent
+    for key in ("hooks", "operators", "sensors", "triggers"):
+        for module in info[key][0]["python-modules"]:  # listed modules exist (no import here)
+            relative = Path(*module.split(".")[1:])
+            assert (package / f"{relative}.py").is_file() or (package / relative).is_dir(), module
     assert not {"s3", "gs", "gcs", "abfs", "az"} & {
         scheme
         for module in info["filesystems"]

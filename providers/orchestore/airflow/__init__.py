@@ -15,6 +15,11 @@ __all__ = ["get_provider_info"]
 _HOOKS = "orchestore.airflow.hooks"
 
 
+def _modules(*names: str) -> list[dict[str, Any]]:
+    """One ``python-modules`` entry of our integration (docs and ``airflow providers ...``)."""
+    return [{"integration-name": "orchestore", "python-modules": list(names)}]
+
+
 def get_provider_info() -> dict[str, Any]:
     """The provider-info dict Airflow validates against its ``provider_info.schema.json``."""
     from orchestore.airflow.forms import CONNECTION_TYPES
@@ -34,7 +39,14 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["software"],
             }
         ],
-        "hooks": [{"integration-name": "orchestore", "python-modules": [f"{_HOOKS}"]}],
+        "hooks": _modules(_HOOKS),
+        "operators": _modules(
+            "orchestore.airflow.operators.objects",
+            "orchestore.airflow.operators.dataframes",
+            "orchestore.airflow.operators.artifacts",
+        ),
+        "sensors": _modules("orchestore.airflow.sensors.store_key"),
+        "triggers": _modules("orchestore.airflow.triggers.store_key"),
         "connection-types": CONNECTION_TYPES,
         "filesystems": ["orchestore.airflow.fs.store", "orchestore.airflow.fs.v3io"],
         "asset-uris": [
