@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import BinaryIO, ClassVar
 
 from orchestore.credentials.base import CredentialsModel
+from orchestore.credentials.redaction import remember_model
 from orchestore.errors import (
     InvalidURLError,
     NotFoundError,
@@ -226,6 +227,7 @@ class Store(ABC):
         self.endpoint = endpoint
         self.credentials = credentials
         self.retry = retry if retry is not None else self.retry_policy
+        remember_model(credentials)  # its secrets are redacted from SDK debug logs from now on
 
     @classmethod
     def endpoint_key(cls, url: StoreURL) -> str:

@@ -30,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 from orchestore._version import __version__
 from orchestore.credentials.http import HttpCredentials
+from orchestore.credentials.redaction import SecretHeaders
 from orchestore.errors import (
     CredentialsError,
     NotFoundError,
@@ -275,7 +276,8 @@ class HttpStore(ReadOnlyStore):
         tolerate: frozenset[int] = frozenset(),
     ) -> _Response:
         """Send ``method``, following same-scheme redirects; raise on error statuses."""
-        target, headers, pool = url, {**self._auth_headers(), **(extra or {})}, self._pool
+        target, pool = url, self._pool
+        headers = SecretHeaders({**self._auth_headers(), **(extra or {})})
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send_with_retries(pool, method, target, headers)
             if response.status not in _REDIRECTS:
@@ -306,7 +308,7 @@ class HttpStore(ReadOnlyStore):
         if following.endpoint == self.endpoint.endpoint:
             return following, self._pool, headers
         # Another host: never send it our credentials, and do not pool its connections.
-        kept = {k: v for k, v in headers.items() if k == "Range"}
+        kept = SecretHeaders({k: v for k, v in headers.items() if k == "Range"})
         return following, self._new_pool(following), kept
 
     def _send_with_retries(
@@ -335,7 +337,7 @@ class HttpStore(ReadOnlyStore):
     def _auth_headers(self) -> dict[str, str]:
         """Request headers with secrets revealed: built per request, never stored or logged."""
         credentials = self._credentials
-        headers = {"User-Agent": f"orchestore/{__version__}"}
+        headers = SecretHeaders({"User-Agent": f"orchestore/{__version__}"})
         headers.update(
             {name: value.get_secret_value() for name, value in credentials.headers.items()}
         )

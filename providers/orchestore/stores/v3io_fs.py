@@ -42,6 +42,7 @@ from fsspec import AbstractFileSystem
 from fsspec.spec import AbstractBufferedFile
 
 from orchestore._version import __version__
+from orchestore.credentials.redaction import SecretHeaders, remember_model
 from orchestore.credentials.v3io import V3ioCredentials
 from orchestore.errors import (
     CredentialsError,
@@ -128,6 +129,7 @@ class V3ioClient:
     ) -> None:
         self.credentials = credentials
         self.endpoint = endpoint
+        remember_model(credentials)  # redacted from SDK debug logs, as every store's are
         self.origin = self._origin(credentials, endpoint)
         parts = urlsplit(self.origin)
         tls = None
@@ -199,7 +201,7 @@ class V3ioClient:
         target = "/" + quote(container, safe="") + ("/" + quote(key, safe="/") if key else "")
         if query:
             target += "?" + urlencode(query)
-        all_headers = {**self._auth_headers(), **(headers or {})}
+        all_headers = SecretHeaders({**self._auth_headers(), **(headers or {})})
         attempts = self.request_attempts if idempotent and body is None else 1
         for attempt in range(attempts):
             try:
