@@ -156,3 +156,20 @@ def test_vault_section_becomes_a_secret_ref() -> None:
     assert (pinned.mount, pinned.kv_version, pinned.version) == ("secret", 2, 3)
     with pytest.raises(CredentialsError, match="integers"):
         vault_secret_ref({"vault_path": "p", "vault_version": "latest"}, vault, "c1")
+
+
+def test_a_connection_serves_only_its_own_store_family() -> None:
+    from orchestore.airflow.connections.source import ConnectionSource
+    from orchestore.credentials import AzureCredentials, S3Credentials
+    from orchestore.urls import parse_url
+
+    def no_lookup(conn_id: str) -> Conn:
+        raise AssertionError(f"no other connection should be read, asked for {conn_id}")
+
+    source = ConnectionSource(conn("aws", login="id", password=SECRET), no_lookup)
+    with pytest.raises(CredentialsError) as raised:
+        source.credentials_for(parse_url("az://c/k"), AzureCredentials)
+    assert "holds s3 credentials" in str(raised.value) and SECRET not in str(raised.value)
+    found = source.credentials_for(parse_url("s3://b/k"), S3Credentials)
+    assert found.source == "Airflow connection 'c1' (type aws)"
+    assert found.secret_access_key.get_secret_value() == SECRET
