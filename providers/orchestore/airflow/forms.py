@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-__all__ = ["CONNECTION_TYPES", "HOOK_CLASSES", "VAULT_FIELDS"]
+__all__ = ["AUTH_METHODS", "CONNECTION_TYPES", "HOOK_CLASSES", "VAULT_FIELDS"]
 
 _HOOKS = "orchestore.airflow.hooks"
 
@@ -26,6 +26,27 @@ HOOK_CLASSES: Final[dict[str, tuple[str, str]]] = {
     "orchestore-azure": (f"{_HOOKS}.AzureStoreHook", "orchestore: Azure Blob Storage"),
     "orchestore-gcs": (f"{_HOOKS}.GCSStoreHook", "orchestore: Google Cloud Storage"),
 }
+
+
+#: connection type -> its auth methods, the form's enum (the adapters accept exactly these)
+AUTH_METHODS: Final[dict[str, tuple[str, ...]]] = {
+    "v3io": ("access_key", "basic"),
+    "orchestore-s3": ("access_key", "profile", "ambient_identity", "anonymous"),
+    "orchestore-azure": (
+        "account_key",
+        "connection_string",
+        "sas_token",
+        "service_principal",
+        "ambient_identity",
+    ),
+    "orchestore-gcs": ("key_json", "key_file", "ambient_identity", "anonymous"),
+}
+
+
+def _auth_method(conn_type: str, description: str) -> dict[str, Any]:
+    """The auth-method enum field; the first method is the default."""
+    methods = AUTH_METHODS[conn_type]
+    return _field("Auth method", description, enum=list(methods), default=methods[0])
 
 
 def _field(
@@ -128,12 +149,10 @@ _V3IO = _entry(
         "root": "v3io:///bigdata/raw",
     },
     fields={
-        "auth_method": _field(
-            "Auth method",
+        "auth_method": _auth_method(
+            "v3io",
             "access_key: the password field is the session key (X-v3io-session-key); "
             "basic: username and password.",
-            enum=["access_key", "basic"],
-            default="access_key",
         ),
         **_TLS,
     },
@@ -156,12 +175,10 @@ _S3 = _entry(
         "role_arn": "arn:aws:iam::123456789012:role/etl",
     },
     fields={
-        "auth_method": _field(
-            "Auth method",
+        "auth_method": _auth_method(
+            "orchestore-s3",
             "access_key: the key fields; profile: a named profile; ambient_identity: the "
             "platform's identity (instance profile, IRSA); anonymous: public buckets.",
-            enum=["access_key", "profile", "ambient_identity", "anonymous"],
-            default="access_key",
         ),
         "session_token": _field(
             "Session token", "For temporary keys (AWS_SESSION_TOKEN).", secret=True
@@ -189,17 +206,9 @@ _AZURE = _entry(
         "root": "az://raw/2026",
     },
     fields={
-        "auth_method": _field(
-            "Auth method",
+        "auth_method": _auth_method(
+            "orchestore-azure",
             "Which one of the secrets below authenticates: exactly one is used.",
-            enum=[
-                "account_key",
-                "connection_string",
-                "sas_token",
-                "service_principal",
-                "ambient_identity",
-            ],
-            default="account_key",
         ),
         "connection_string": _field(
             "Connection string",
@@ -226,12 +235,10 @@ _GCS = _entry(
         "credentials_file": "/secrets/key.json",
     },
     fields={
-        "auth_method": _field(
-            "Auth method",
+        "auth_method": _auth_method(
+            "orchestore-gcs",
             "key_json: the key file's contents below; key_file: a path on the workers; "
             "ambient_identity: Application Default Credentials; anonymous: public buckets.",
-            enum=["key_json", "key_file", "ambient_identity", "anonymous"],
-            default="key_json",
         ),
         "credentials_json": _field(
             "Service-account key (JSON)", "The key file's contents (GCP_CREDENTIALS).", secret=True

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from orchestore.airflow.connections.base import Adapted, ConnectionLike, clean, describe, extras_of
-from orchestore.errors import CredentialsError
+from orchestore.airflow.connections.base import (
+    Adapted,
+    ConnectionLike,
+    auth_method,
+    clean,
+    extras_of,
+)
 
 __all__ = ["adapt_orchestore_azure", "adapt_wasb"]
 
 _PUBLIC_SUFFIX = ".blob.core.windows.net"
-_METHODS = ("account_key", "connection_string", "sas_token", "service_principal",
-            "ambient_identity")  # fmt: skip
 
 
 def adapt_wasb(conn: ConnectionLike) -> Adapted:
@@ -55,11 +58,7 @@ def adapt_wasb(conn: ConnectionLike) -> Adapted:
 def adapt_orchestore_azure(conn: ConnectionLike) -> Adapted:
     """Our ``orchestore-azure`` form: the auth method picks the one secret that counts."""
     extra = extras_of(conn)
-    method = extra.get("auth_method") or "account_key"
-    if method not in _METHODS:
-        raise CredentialsError(
-            f"{describe(conn)}: auth_method must be one of {', '.join(_METHODS)}, not {method!r}"
-        )
+    method = auth_method(conn, extra, "account_key")
     root = extra.get("root") or (f"az://{conn.schema.strip('/')}/" if conn.schema else None)
     if method == "connection_string":
         return Adapted("azure", clean(connection_string=extra.get("connection_string")), root=root)

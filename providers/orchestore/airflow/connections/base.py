@@ -20,6 +20,8 @@ __all__ = [
     "Adapted",
     "ConnectionLike",
     "as_bool",
+    "auth_method",
+    "canonical_type",
     "clean",
     "describe",
     "extras_of",
@@ -106,3 +108,26 @@ def as_bool(value: Any, name: str, conn: ConnectionLike) -> bool | None:
     if text in _FALSE:
         return False
     raise CredentialsError(f"{describe(conn)}: extra '{name}' must be true or false")
+
+
+def auth_method(conn: ConnectionLike, extra: dict[str, Any], default: str) -> str:
+    """The form's ``auth_method`` (``default`` when unset), checked against the form's enum."""
+    from orchestore.airflow.forms import AUTH_METHODS
+
+    allowed = AUTH_METHODS[canonical_type(conn.conn_type)]
+    method = extra.get("auth_method") or default
+    if method not in allowed:
+        raise CredentialsError(
+            f"{describe(conn)}: auth_method must be one of {', '.join(allowed)}, not {method!r}"
+        )
+    return str(method)
+
+
+def canonical_type(conn_type: str | None) -> str:
+    """Our type names as registered: Airflow turns ``-`` into ``_`` when it reads a connection
+    from JSON or a URI (``AIRFLOW_CONN_*``, secrets backends), so ``orchestore_s3`` is
+    ``orchestore-s3``."""
+    conn_type = conn_type or ""
+    if conn_type.startswith("orchestore_"):
+        return conn_type.replace("_", "-")
+    return conn_type

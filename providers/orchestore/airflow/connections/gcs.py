@@ -16,6 +16,7 @@ from orchestore.airflow.connections.base import (
     Adapted,
     ConnectionLike,
     as_bool,
+    auth_method,
     clean,
     describe,
     extras_of,
@@ -23,8 +24,6 @@ from orchestore.airflow.connections.base import (
 from orchestore.errors import CredentialsError
 
 __all__ = ["adapt_google_cloud_platform", "adapt_orchestore_gcs"]
-
-_METHODS = ("key_json", "key_file", "ambient_identity", "anonymous")
 
 
 def adapt_google_cloud_platform(conn: ConnectionLike) -> Adapted:
@@ -51,13 +50,7 @@ def adapt_google_cloud_platform(conn: ConnectionLike) -> Adapted:
 def adapt_orchestore_gcs(conn: ConnectionLike) -> Adapted:
     """Our ``orchestore-gcs`` form: the auth method picks which fields count."""
     extra = extras_of(conn)
-    method = extra.get("auth_method") or (
-        "key_file" if extra.get("credentials_file") else "key_json"
-    )
-    if method not in _METHODS:
-        raise CredentialsError(
-            f"{describe(conn)}: auth_method must be one of {', '.join(_METHODS)}, not {method!r}"
-        )
+    method = auth_method(conn, extra, "key_file" if extra.get("credentials_file") else "key_json")
     fields = clean(endpoint_url=conn.host, project=extra.get("project"))
     if method == "key_json":
         fields.update(clean(credentials_json=_json_text(extra.get("credentials_json"))))

@@ -16,15 +16,12 @@ from orchestore.airflow.connections.base import (
     Adapted,
     ConnectionLike,
     as_bool,
+    auth_method,
     clean,
-    describe,
     extras_of,
 )
-from orchestore.errors import CredentialsError
 
 __all__ = ["adapt_aws", "adapt_orchestore_s3"]
-
-_METHODS = ("access_key", "profile", "ambient_identity", "anonymous")
 
 
 def adapt_aws(conn: ConnectionLike) -> Adapted:
@@ -51,11 +48,7 @@ def adapt_aws(conn: ConnectionLike) -> Adapted:
 def adapt_orchestore_s3(conn: ConnectionLike) -> Adapted:
     """Our ``orchestore-s3`` form: the auth method picks which fields count."""
     extra = extras_of(conn)
-    method = extra.get("auth_method") or ("profile" if extra.get("profile") else "access_key")
-    if method not in _METHODS:
-        raise CredentialsError(
-            f"{describe(conn)}: auth_method must be one of {', '.join(_METHODS)}, not {method!r}"
-        )
+    method = auth_method(conn, extra, "profile" if extra.get("profile") else "access_key")
     fields = clean(
         endpoint_url=conn.host,
         region=extra.get("region"),

@@ -14,7 +14,13 @@ import importlib
 from collections.abc import Callable
 from typing import Any, Final
 
-from orchestore.airflow.connections.base import Adapted, ConnectionLike, describe, extras_of
+from orchestore.airflow.connections.base import (
+    Adapted,
+    ConnectionLike,
+    canonical_type,
+    describe,
+    extras_of,
+)
 from orchestore.airflow.connections.vault import vault_secret_ref
 from orchestore.credentials.base import CredentialsModel
 from orchestore.credentials.vault import read_secret
@@ -42,16 +48,6 @@ ADAPTERS: Final[dict[str, tuple[str, str]]] = {
 }
 
 GetConnection = Callable[[str], ConnectionLike]
-
-
-def canonical_type(conn_type: str | None) -> str:
-    """Our type names as registered: Airflow turns ``-`` into ``_`` when it reads a connection
-    from JSON or a URI (``AIRFLOW_CONN_*``, secrets backends), so ``orchestore_s3`` is
-    ``orchestore-s3``."""
-    conn_type = conn_type or ""
-    if conn_type.startswith("orchestore_"):
-        return conn_type.replace("_", "-")
-    return conn_type
 
 
 def adapt(conn: ConnectionLike) -> Adapted:

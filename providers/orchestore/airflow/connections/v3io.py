@@ -11,11 +11,10 @@ from orchestore.airflow.connections.base import (
     Adapted,
     ConnectionLike,
     as_bool,
+    auth_method,
     clean,
-    describe,
     extras_of,
 )
-from orchestore.errors import CredentialsError
 
 __all__ = ["adapt_v3io"]
 
@@ -23,11 +22,7 @@ __all__ = ["adapt_v3io"]
 def adapt_v3io(conn: ConnectionLike) -> Adapted:
     """Our ``v3io`` form."""
     extra = extras_of(conn)
-    method = extra.get("auth_method") or "access_key"
-    if method not in ("access_key", "basic"):
-        raise CredentialsError(
-            f"{describe(conn)}: auth_method must be access_key or basic, not {method!r}"
-        )
+    method = auth_method(conn, extra, "access_key")
     fields = clean(api_url=_api_url(conn), ca_bundle=extra.get("ca_bundle"))
     if as_bool(extra.get("verify_ssl"), "verify_ssl", conn) is False:
         fields["verify_ssl"] = False
