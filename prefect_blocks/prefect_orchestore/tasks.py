@@ -17,6 +17,7 @@ names carry no URL (a URL may hold a SAS token or signature). Logs show redacted
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from types import TracebackType
 from typing import Any, cast
@@ -26,6 +27,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.blocks.core import Block
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_logger
 
 import orchestore
 from orchestore.items import DataItem
@@ -45,6 +49,15 @@ BlockRef = Block | str | None
 PROGRESS_AFTER = 5.0
 #: seconds between two updates of the progress artifact
 PROGRESS_EVERY = 1.0
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The task run's logger (its lines reach the Prefect UI), else this module's: a task's
+    ``.fn`` may be called outside a run."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return get_logger(__name__)
 
 
 # -- resolving URLs and blocks --------------------------------------------------------------------
@@ -99,7 +112,7 @@ class ProgressArtifactReporter:
         self.after, self.every, self.key = after, every, key
         self.artifact_id: UUID | None = None
         self._latest: TransferProgress | None = None
-        self._logger = get_run_logger()
+        self._logger = _logger()
         self._stop = threading.Event()
         # The thread runs in a copy of the task's context: Prefect finds the task run there
         # (the artifact is linked to it) as it would in the task's own thread.
@@ -114,7 +127,8 @@ class ProgressArtifactReporter:
         self._latest = progress
 
     def __enter__(self) -> ProgressArtifactReporter:
-        self._thread.start()
+        if TaskRunContext.get() is not None:  # an artifact belongs to a task run
+            self._thread.start()
         return self
 
     def __exit__(
@@ -124,7 +138,8 @@ class ProgressArtifactReporter:
         traceback: TracebackType | None,
     ) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         if exc_type is None and self.artifact_id is not None:
             self._post(done=True)
 
@@ -215,7 +230,7 @@ def copy(
             concurrency=concurrency,
             progress=reporter,
         )
-    get_run_logger().info(
+    _logger().info(
         "copied %d objects (%d bytes, %d skipped) from %s to %s in %.2f s (%.1f MB/s)",
         summary.objects,
         summary.bytes,
@@ -233,7 +248,7 @@ def read(url: str, block: BlockRef = None, encoding: str | None = None) -> bytes
     """The object's bytes (decoded with ``encoding`` when given)."""
     item = item_for(url, block)
     data = item.get()
-    get_run_logger().info("read %d bytes from %s", len(data), item.url)
+    _logger().info("read %d bytes from %s", len(data), item.url)
     return data.decode(encoding) if encoding else data
 
 
@@ -243,7 +258,7 @@ def write(url: str, data: bytes | str, block: BlockRef = None) -> str:
     item = item_for(url, block)
     item.put(data)
     size = len(data.encode() if isinstance(data, str) else data)
-    get_run_logger().info("wrote %d bytes to %s", size, item.url)
+    _logger().info("wrote %d bytes to %s", size, item.url)
     return item.url
 
 
@@ -255,7 +270,7 @@ def list_objects(
     (url, size, modified, etag, content_type, is_dir)."""
     item = item_for(url if url.endswith("/") or not url else url + "/", block)
     entries = cast(list[FileStat], item.ls(detail=True))
-    get_run_logger().info("listed %d entries in %s", len(entries), item.url)
+    _logger().info("listed %d entries in %s", len(entries), item.url)
     if not detail:
         return [entry.url for entry in entries]
     return [_stat_dict(entry) for entry in entries]
@@ -279,7 +294,7 @@ def delete(
     """Remove the object (a folder with ``recursive``); NotFoundError unless ``missing_ok``."""
     item = item_for(url, block)
     item.delete(recursive=recursive, missing_ok=missing_ok)
-    get_run_logger().info("deleted %s", item.url)
+    _logger().info("deleted %s", item.url)
     return item.url
 
 
@@ -320,5 +335,5 @@ def log_artifact(
         format=format,
         _sync=True,
     )
-    get_run_logger().info("logged %s", url)
+    _logger().info("logged %s", url)
     return url

@@ -35,7 +35,7 @@ from prefect_orchestore import (
     S3StoreCredentials,
     VaultConnection,
 )
-from prefect_orchestore.tasks import item_for, load_block
+from prefect_orchestore.tasks import copy, item_for, load_block
 from tests.prefect.task_flows import (
     copy_many,
     copy_with_progress,
@@ -249,3 +249,14 @@ def test_progress_artifact_is_updated_while_the_copy_runs() -> None:
     (artifact,) = _flow_artifacts(state.state_details.flow_run_id)
     assert artifact.data == 100.0
     assert artifact.description.startswith("copy a -> b: 0.0 MB of 0.0 MB, 1 of 1 objects")
+
+
+def test_task_functions_work_outside_a_flow_run(tmp_path: Path) -> None:
+    """``.fn`` (a plain call, e.g. in a notebook): no run logger, no progress artifact."""
+    source, target = tmp_path / "in.bin", tmp_path / "out" / "copy.bin"
+    source.write_bytes(b"x" * 1000)
+
+    summary = copy.fn(source.as_uri(), target.as_uri(), progress_after=0)
+
+    assert (summary["objects"], summary["bytes"]) == (1, 1000)
+    assert target.read_bytes() == b"x" * 1000
