@@ -239,8 +239,13 @@ def test_deferrable_sensor_defers_then_resumes_when_the_key_appears(world: Examp
         world.home, "orchestore_wait_for_key", conf, process.returncode, "".join(seen) + rest
     )
 
-    _assert_success(run, {"wait_for_marker": "success", "copy_folder": "success"})
+    _assert_success(
+        run, {"wait_for_marker": "success", "copy_folder": "success", "delete_marker": "success"}
+    )
     assert run.xcoms["wait_for_marker"] == f"s3://{RAW_BUCKET}/{marker}"
+    assert run.xcoms["delete_marker"] == f"s3://{RAW_BUCKET}/{marker}"
+    listed = world.s3.list_objects_v2(Bucket=RAW_BUCKET, Prefix=f"{prefix}/")["Contents"]
+    assert [obj["Key"] for obj in listed] == [f"{prefix}/data/part-0.csv"]  # marker consumed
     assert "Deferring: the triggerer checks every 2 s" in run.output
     assert _blob_bytes(world, f"{prefix}/part-0.csv") == CITIES_CSV
     found = [line for line in run.output.splitlines() if "found by the triggerer after" in line]

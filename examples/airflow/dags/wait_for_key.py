@@ -1,9 +1,10 @@
-"""Wait for an upstream system's marker file without holding a worker slot, then copy.
+"""Wait for an upstream system's marker file without holding a worker slot, copy, consume it.
 
 ``StoreKeySensor(deferrable=True)`` checks once; if the object is not there yet it defers to
 the triggerer, which checks every ``poke_interval`` seconds with the connection it fetches
 itself. Run ``airflow triggerer`` next to the scheduler (``airflow dags test`` runs the
-trigger inline). Connections as in ``s3_to_azure.py``.
+trigger inline). Once the folder is copied the marker is deleted, so the next run waits for
+a fresh one. Connections as in ``s3_to_azure.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param
 
-from orchestore.airflow.operators import StoreCopyOperator
+from orchestore.airflow.operators import StoreCopyOperator, StoreDeleteOperator
 from orchestore.airflow.sensors import StoreKeySensor
 
 with DAG(
@@ -42,4 +43,7 @@ with DAG(
         dst_conn_id="wasb_landing",
         recursive=True,
     )
-    wait >> copy
+    consume = StoreDeleteOperator(
+        task_id="delete_marker", url="{{ params.marker }}", conn_id="aws_raw"
+    )
+    wait >> copy >> consume
