@@ -574,11 +574,23 @@ class VaultClient:
         return VaultUnavailableError(f"{where} failed while {action}: {type(exc).__name__}{said}")
 
 
+#: headers a redirect to another host must not carry (requests strips only Authorization)
+_CROSS_HOST_STRIPPED = ("Authorization", "X-Vault-Token", "Cookie", "X-Vault-Wrap-TTL")
+
+
 def _hermetic_session(connection: VaultConnection) -> Any:
-    """A requests session that reads nothing from the environment (proxies, CA bundle, netrc)."""
+    """A requests session that reads nothing from the environment (proxies, CA bundle, netrc)
+    and sends no token along a redirect to another host."""
     import requests
 
-    session = requests.Session()
+    class _Session(requests.Session):
+        def rebuild_auth(self, prepared_request: Any, response: Any) -> None:
+            if self.should_strip_auth(response.request.url, prepared_request.url):
+                for name in _CROSS_HOST_STRIPPED:
+                    prepared_request.headers.pop(name, None)
+            super().rebuild_auth(prepared_request, response)
+
+    session = _Session()
     session.trust_env = False
     session.verify = connection.ca_bundle or connection.verify_ssl
     return session
