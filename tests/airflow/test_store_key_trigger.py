@@ -31,10 +31,20 @@ SECRET = "trigger-sentinel-secret-51c0"
 
 @pytest.fixture(scope="module")
 def results(
-    airflow_home: AirflowHome, moto_server: moto.MotoServer, moto_bucket: str
+    airflow_home: AirflowHome, moto_server: moto.MotoServer, moto_bucket: str, openbao: Any
 ) -> dict[str, Any]:
     prefix = f"trigger-{os.urandom(4).hex()}"
-    moto_server.client().put_object(Bucket=moto_bucket, Key=f"{prefix}/ready.csv", Body=b"x")
+    for name in ("ready.csv", "vaulted.csv"):
+        moto_server.client().put_object(Bucket=moto_bucket, Key=f"{prefix}/{name}", Body=b"x")
+    # The ds:// case's S3 keys are only in OpenBao, behind a token that may read only them.
+    vault_key_id, vault_secret = moto_server.create_user(f"{prefix}-user", ["s3:*"])
+    openbao.put_secret(
+        "secret",
+        f"{prefix}/s3",
+        {"AWS_ACCESS_KEY_ID": vault_key_id, "AWS_SECRET_ACCESS_KEY": vault_secret},
+    )
+    openbao.write_policy(prefix, f'path "secret/data/{prefix}/*" {{ capabilities = ["read"] }}')
+    vault_host, vault_port = openbao.address.removeprefix("http://").rsplit(":", 1)
     env = (
         airflow_home.env
         | conn_env(
@@ -45,6 +55,25 @@ def results(
             extra={"endpoint_url": moto_server.endpoint_url, "region_name": moto.REGION},
         )
         | conn_env("wasb_wrong", conn_type="wasb", login="devstoreaccount1", password=SECRET)
+        | conn_env(
+            "vault_trigger",
+            conn_type="hashicorp_vault",
+            host=vault_host,
+            port=int(vault_port),
+            password=openbao.create_token([prefix]),
+            extra={"auth_type": "token", "use_tls": False},
+        )
+        | conn_env(
+            "s3_from_vault",
+            conn_type="orchestore-s3",
+            host=moto_server.endpoint_url,
+            schema=moto_bucket,
+            extra={
+                "region": moto.REGION,
+                "vault_conn_id": "vault_trigger",
+                "vault_path": f"{prefix}/s3",
+            },
+        )
     )
     client = {
         "endpoint_url": moto_server.endpoint_url,
@@ -69,13 +98,24 @@ def results(
             "poke_interval": 0.2,
         },
         "bad_url": {"url": "s3:///no-bucket", "conn_id": "aws_trigger", "poke_interval": 0.2},
+        # No conn_id: the ds:// URL names the connection, which names the Vault connection.
+        "ds_via_vault": {
+            "url": f"ds://s3_from_vault/{prefix}/vaulted.csv",
+            "conn_id": None,
+            "poke_interval": 0.2,
+        },
     }
     home = replace(airflow_home, env=env)
-    result = home.python(str(CHILD), json.dumps(list(cases.values())), timeout=180)
+    with moto_server.recording() as requests:
+        result = home.python(str(CHILD), json.dumps(list(cases.values())), timeout=180)
     assert result.returncode == 0, result.stderr[-4000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    vaulted = f"/{moto_bucket}/{prefix}/vaulted.csv"
     return {
         "base": base,
+        "vault_key_id": vault_key_id,
+        "vault_secret": vault_secret,
+        "vaulted_key_ids": {r.access_key_id for r in requests if r.path == vaulted},
         "output": result.stdout + result.stderr,
         **dict(zip(cases, outcome, strict=True)),
     }
@@ -125,3 +165,12 @@ def test_a_malformed_url_ends_with_invalid_url_error(results) -> None:
 
 def test_no_secret_in_events_or_output(results) -> None:
     assert SECRET not in results["output"]
+    assert results["vault_secret"] not in results["output"]
+
+
+def test_a_ds_url_with_vault_backed_credentials_resolves_in_the_trigger(results) -> None:
+    """The trigger fetched the ds:// connection and its Vault connection asynchronously and
+    signed with the keys only Vault holds."""
+    event = results["ds_via_vault"]["event"]
+    assert event == {"status": "success", "url": f"{results['base']}/vaulted.csv", "checks": 1}
+    assert results["vaulted_key_ids"] == {results["vault_key_id"]}
