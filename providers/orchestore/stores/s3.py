@@ -91,6 +91,8 @@ _BAD_TOKENS = frozenset(
 _DENIED = frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem", "403"})
 #: what a response body can fail with mid-stream (the reader resumes from where it was)
 _STREAM_ERRORS = (BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+#: bytes per part of a streamed upload (4 in flight: 40 MiB with the part being filled)
+UPLOAD_PART = 8 * MiB
 #: bytes a reader buffers for small reads; large reads go straight into the caller's buffer
 READ_BUFFER = 1 * MiB
 _CredentialsLoader = Callable[[], Awaitable[Any]]
@@ -155,7 +157,13 @@ class S3Store(FsspecStore):
     #: concurrency=8 and ranged reads queue for a connection)
     max_pool_connections: ClassVar[int] = 32
     #: parts one writer uploads at once while it fills the next (memory: one more part each)
-    parts_in_flight: ClassVar[int] = 2
+    parts_in_flight: ClassVar[int] = 4
+
+    @property
+    def upload_part_size(self) -> int:
+        """Bytes per part open_writer uploads: 8 MiB (boto3's chunk), or a smaller block_size."""
+        return min(self.block_size, UPLOAD_PART)
+
     #: concurrent part transfers in s3fs's put_file/get_file (its default, 10, holds 500 MiB)
     max_concurrency: ClassVar[int] = 4
 
@@ -358,9 +366,9 @@ class S3Store(FsspecStore):
             return md5_etag(self.fs.info(self.fs_path(url)).get("ETag"))
 
     def digest_part_size(self, url: StoreURL) -> int | None:
-        """open_writer uploads ``block_size`` parts (fixed_upload_size), so the ETag of what
-        it wrote combines the MD5s of ``block_size`` slices."""
-        return self.block_size
+        """open_writer uploads parts of ``upload_part_size`` (up to 39 GiB: S3PartWriter), so
+        the ETag of what it wrote combines the MD5s of slices of that size."""
+        return self.upload_part_size
 
     # -- writes and copies --------------------------------------------------------------------
     def write(self, url: StoreURL, data: Buffer) -> None:
@@ -382,7 +390,7 @@ class S3Store(FsspecStore):
         return S3PartWriter(
             url,
             self,
-            part_size=self.block_size,
+            part_size=self.upload_part_size,
             parallel=self.parts_in_flight,
             extra=self._put_options(url),
         )

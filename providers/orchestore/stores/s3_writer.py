@@ -1,11 +1,12 @@
 """S3 uploads with parts in flight while the next part fills: the writer behind S3Store.
 
 s3fs's file uploads each part inside ``write()`` (one at a time, the caller waits) and copies
-its buffer once more on upload. This writer fills a ``part_size`` BytesIO (botocore sends a
-BytesIO as it is), hands it to an UploadPart on s3fs's event loop and fills a new one; at
-most ``parallel`` parts are in flight, so memory stays near ``(parallel + 1) * part_size``
-whatever the object's size. Every part but the last is exactly ``part_size`` bytes, so the
-multipart ETag is predictable (Store.digest_part_size).
+its buffer once more on upload. This writer fills a part in a BytesIO (botocore sends a BytesIO
+as it is), hands it to an UploadPart on s3fs's event loop and fills the next; at most
+``parallel`` parts are in flight, so memory stays near ``(parallel + 1) * part_size`` whatever
+the object's size. Parts are ``part_size`` bytes up to FIXED_PARTS (so the multipart ETag of
+objects up to 39 GiB with 8 MiB parts is predictable: Store.digest_part_size), then grow (see
+part_size_for) with fewer in flight, so 10,000 parts still reach 156 GiB.
 
 Atomic like every AtomicWriter: an object below one part is a single PutObject on commit; a
 larger one becomes visible only at CompleteMultipartUpload; a failure (or an abort) aborts the
@@ -28,10 +29,23 @@ from orchestore.urls import StoreURL
 if TYPE_CHECKING:
     from orchestore.stores.s3 import S3Store
 
-__all__ = ["S3PartWriter", "md5_etag"]
+__all__ = ["FIXED_PARTS", "S3PartWriter", "md5_etag", "part_size_for"]
+
+#: parts of the first size; after them the size doubles every GROWTH_PARTS parts
+FIXED_PARTS = 5_000
+GROWTH_PARTS = 2_500
 
 #: an ETag that is an MD5: of the object, or of its parts' MD5s followed by "-<parts>"
 _MD5_ETAG = re.compile(r"[0-9a-f]{32}(-[0-9]+)?")
+
+
+def part_size_for(number: int, first: int) -> int:
+    """The size of part ``number`` (from 1): ``first`` up to part FIXED_PARTS, then twice as
+    large every GROWTH_PARTS parts, so S3's 10,000 parts hold 20,000 x ``first`` (156 GiB for
+    8 MiB) while objects up to FIXED_PARTS x ``first`` (39 GiB) keep a predictable ETag."""
+    if number <= FIXED_PARTS:
+        return first
+    return first * 2 ** ((number - FIXED_PARTS - 1) // GROWTH_PARTS + 1)
 
 
 def md5_etag(etag: object) -> str | None:
@@ -63,13 +77,18 @@ class S3PartWriter(AtomicWriter):
         self._done: list[dict[str, Any]] = []
 
     # -- AtomicWriter -------------------------------------------------------------------------
+    @property
+    def _next_number(self) -> int:
+        return len(self._done) + len(self._pending) + 1
+
     def _write(self, data: memoryview) -> None:
         while data.nbytes:
-            room = self._part_size - self._filled
+            size = part_size_for(self._next_number, self._part_size)
+            room = size - self._filled
             piece, data = data[:room], data[room:]
             self._buffer.write(piece)
             self._filled += piece.nbytes
-            if self._filled == self._part_size:
+            if self._filled == size:
                 self._send_part()
 
     def _commit(self) -> None:
@@ -107,11 +126,15 @@ class S3PartWriter(AtomicWriter):
         if self._upload_id is None:
             started = self._call("create_multipart_upload", **self._ids, **self._extra)
             self._upload_id = started["UploadId"]
-        while len(self._pending) >= self._parallel:
+        number = self._next_number
+        # the bytes in flight stay those of ``parallel`` first-size parts as parts grow
+        in_flight = max(
+            1, self._parallel * self._part_size // part_size_for(number, self._part_size)
+        )
+        while len(self._pending) >= in_flight:
             self._collect_oldest()
         body = self._buffer
         body.seek(0)
-        number = len(self._done) + len(self._pending) + 1
         self._pending.append(self._submit(number, body))
         self._buffer, self._filled = io.BytesIO(), 0
 
