@@ -78,3 +78,28 @@ def header(scale: Scale, minutes: float, scenarios: list[str]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+FOOTER = """## Notes on method
+
+- Each row is one process (`python -m benchmarks.child`): its library is imported first, then
+  only the job is timed; client construction is inside the job, as in a task. CPU is user +
+  system of the process and its children (rclone) during the job; peak RSS is the process's
+  VmHWM (for rclone, rclone's own), not getrusage's ru_maxrss, which Linux carries over from
+  the forking parent.
+- Every peer runs with its library's defaults (what hand-written task code gets), except
+  azure-storage-blob, given max_concurrency=4 (its default 1 is the slow path nobody tunes).
+- Each destination is checked (size, or object count for the prefix copy) and removed after its
+  row; a row that left the wrong thing behind shows as failed.
+- Sizes: the issue asks for 1 GiB objects and 10,000 prefix objects; on these 2 shared cores
+  that run takes well over 15 minutes, so `full` uses 512 MiB and 2,000 objects. The issue's
+  sizes: `make bench BENCH_SIZE_MIB=1024 BENCH_OBJECTS=10000`.
+- Not measured, because not installed in any venv (adding them is a dependency decision):
+  Airflow's S3Hook and ObjectStoragePath on `s3://` (apache-airflow-providers-amazon), and
+  prefect-aws's S3Bucket. The import row for `airflow.providers.amazon.aws.hooks.s3` says so.
+- rclone's gcs backend fails against gcp-storage-emulator (HTTP 308 on its resumable upload),
+  so jobs that write to gs have no rclone row; it reads from the emulator fine.
+- moto is not used here: it is slow for big objects (issue 10); SeaweedFS and rclone serve s3
+  are the S3 servers. Bytecode is cached for the run (PYTHONPYCACHEPREFIX in the run's
+  folder) so that no child recompiles its libraries under PYTHONDONTWRITEBYTECODE.
+"""

@@ -58,6 +58,14 @@ def _compiled_imports(cache: Path) -> None:
     os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
 
 
+def _targets_at_a_glance(sections: list[Section]) -> str:
+    """Every verdict of the run in one list, under its scenario's title."""
+    lines = ["## Targets at a glance (issue 10, item 5)", ""]
+    for section in sections:
+        lines += [f"- {section.title} — {item}" for item in section.verdicts]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -99,7 +107,8 @@ def main() -> None:
     if args.output:
         header = environment.header(scale, minutes, args.only)
         body = "\n".join(section.markdown() for section in sections)
-        args.output.write_text(header + "\n" + body)
+        glance = _targets_at_a_glance(sections)
+        args.output.write_text(f"{header}\n{glance}\n## Scenarios\n\n{body}\n{environment.FOOTER}")
         _log(f"wrote {args.output}")
 
 
