@@ -29,7 +29,7 @@ class Scale:
 
 SCALES = {
     "quick": Scale("quick", 16, 50, 1, 100, 1024, 2),
-    "full": Scale("full", 512, 500, 1, 2000, 1024, 5),
+    "full": Scale("full", 512, 500, 1, 2000, 1024, 3),
 }
 
 
