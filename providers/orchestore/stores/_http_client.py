@@ -206,7 +206,8 @@ class Response:
         """The whole body; more than ``limit`` bytes is a PermissionDeniedError.
 
         With a Content-Length the body is read in one call, given ``read_timeout`` per
-        READ_BLOCK of it; without one (chunked), block by block.
+        READ_BLOCK of it; without one (chunked), block by block. A truncated body's error
+        carries the bytes that did arrive as ``partial``, so a caller can resume after them.
         """
         length = self.raw.length
         if length is not None and limit is not None and length > limit:
@@ -224,7 +225,9 @@ class Response:
                 try:
                     body = self.raw.read()
                 except http.client.IncompleteRead as exc:
-                    raise truncated(self.url, len(exc.partial), exc.expected) from None
+                    error = truncated(self.url, len(exc.partial), exc.expected)
+                    error.partial = exc.partial  # type: ignore[attr-defined]  # to resume from
+                    raise error from None
         finally:
             self.close()
         return body

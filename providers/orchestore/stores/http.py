@@ -43,7 +43,7 @@ from orchestore.stores._address_guard import AddressGuard
 from orchestore.stores._http_client import Pool as _Pool
 from orchestore.stores._http_client import Response as _Response
 from orchestore.stores._http_client import send, tls_context, too_large
-from orchestore.stores.base import FileStat, ReadOnlyStore, SeekableStream
+from orchestore.stores.base import FileStat, ReadOnlyStore, SeekableStream, Store
 from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL, redact_url
 
@@ -188,27 +188,27 @@ class HttpStore(ReadOnlyStore):
         return io.BufferedReader(_HttpReader(self, url), buffer_size=_READ_BUFFER)  # type: ignore[return-value]
 
     def read(self, url: StoreURL, offset: int = 0, size: int | None = None) -> bytes:
-        """One GET (ranged when asked), repeated whole when its body is cut short."""
+        """One GET (ranged when asked); a body cut short continues through the resuming reader
+        from where it stopped (the request itself is retried by ``_request``)."""
         if size is not None and size <= 0:
             return b""
         end = None if size is None else offset + size - 1
-        attempts = self.retry.attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._read_once(url, offset, size, end)
-            except StoreUnavailableError:
-                if attempt == attempts:
-                    raise
-                time.sleep(self.retry.delay(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _read_once(self, url: StoreURL, offset: int, size: int | None, end: int | None) -> bytes:
         response = self.open_range(url, offset, end)
         if response is None:
             return b""
-        if response.status == 200 and (offset or size is not None):
-            return _slice_full_body(response, offset, size)
-        return response.read_all(self.max_response_bytes)
+        whole = response.status == 200 and (offset or size is not None)
+        try:
+            if whole:
+                return _slice_full_body(response, offset, size)
+            return response.read_all(self.max_response_bytes)
+        except StoreUnavailableError as error:
+            if self.retry.attempts <= 1:
+                raise
+            got = b"" if whole else getattr(error, "partial", b"")
+        time.sleep(self.retry.delay(1))
+        rest = None if size is None else size - len(got)
+        # open_reader resumes cut bodies up to the policy's attempts per read
+        return got + Store.read(self, url, offset + len(got), rest)
 
     def stat(self, url: StoreURL) -> FileStat:
         response = self._request("HEAD", url, tolerate=_NO_HEAD)

@@ -93,6 +93,8 @@ _DENIED = frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem", "403
 _STREAM_ERRORS = (BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 #: bytes per part of a streamed upload (4 in flight: 40 MiB with the part being filled)
 UPLOAD_PART = 8 * MiB
+#: what a response body fails with when the connection drops after the response head
+_BODY_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, ConnectionError)
 #: bytes a reader buffers for small reads; large reads go straight into the caller's buffer
 READ_BUFFER = 1 * MiB
 _CredentialsLoader = Callable[[], Awaitable[Any]]
@@ -344,6 +346,19 @@ class S3Store(FsspecStore):
             raise InvalidURLError("names a folder, not an object", url=url.display())
         raw = _S3Reader(self, url, int(info["size"]), info.get("ETag"))
         return io.BufferedReader(raw, buffer_size=READ_BUFFER)  # type: ignore[return-value]
+
+    def read(self, url: StoreURL, offset: int = 0, size: int | None = None) -> bytes:
+        """One GET (s3fs); a body cut short mid-way (botocore retries only until the response
+        head) continues through the resuming reader, up to the policy's attempts."""
+        try:
+            return super().read(url, offset, size)
+        except StoreUnavailableError as error:
+            if not isinstance(error.__context__, _BODY_ERRORS) or self.retry.attempts <= 1:
+                raise
+        with self.open_reader(url) as reader:
+            if offset:
+                reader.seek(offset)
+            return reader.read() if size is None else reader.read(size)
 
     # -- metadata -----------------------------------------------------------------------------
     def _stat_from_info(self, info: dict[str, Any], url: StoreURL) -> FileStat:

@@ -171,9 +171,22 @@ class V3ioStore(Store):
         return _V3ioWriter(url, self.client)
 
     def read(self, url: StoreURL, offset: int = 0, size: int | None = None) -> bytes:
+        """One ranged GET; a body cut short continues through the resuming reader from where
+        it stopped (the request itself is retried by the client)."""
         self.require_key(url)
         end = None if size is None else offset + size
-        return self.client.read(url.bucket, url.path, offset, end)
+        response = self.client.open_range(url.bucket, url.path, offset, end)
+        if response is None:
+            return b""
+        try:
+            return response.read_all()
+        except StoreUnavailableError as error:
+            if self.client.request_attempts <= 1:
+                raise
+            got = getattr(error, "partial", b"")
+        rest = None if size is None else size - len(got)
+        # open_reader resumes cut bodies up to the policy's attempts per read
+        return got + Store.read(self, url, offset + len(got), rest)
 
     def append(self, url: StoreURL, data: Buffer) -> None:
         self.require_key(url)
