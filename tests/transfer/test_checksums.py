@@ -13,10 +13,12 @@ import pytest
 
 import orchestore
 from orchestore import ChecksumMismatchError, DataItem
+from orchestore.credentials import AzureCredentials
 from orchestore.stores.base import AtomicWriter
 from orchestore.stores.file import FileStore
 from orchestore.stores.s3 import S3Store
 from orchestore.urls import StoreURL, parse_url
+from tests.servers.azurite import AzuriteServer
 from tests.servers.moto_server import MotoServer, admin_credentials
 
 MiB = 1024 * 1024
@@ -135,3 +137,24 @@ def test_a_source_replaced_during_a_ranged_copy_fails_and_leaves_nothing(
         assert os.listdir(tmp_path) == []
     finally:
         store.close()
+
+
+def test_small_azure_blobs_are_verified_by_the_md5_azure_answers(
+    azurite: AzuriteServer, azurite_container: str, tmp_path: Path
+) -> None:
+    credentials = AzureCredentials(
+        account_name=azurite.account_name,
+        account_key=azurite.account_key,
+        blob_endpoint=azurite.blob_endpoint,
+    )
+    source = f"memory://azure-md5-{tmp_path.name}/"
+    for name in ("a", "b"):
+        orchestore.get_dataitem(source + name).put(os.urandom(1000))
+    before = len(azurite.requests(settle=True))
+    folder = f"az://{azurite_container}/md5-{os.urandom(4).hex()}/"
+    summary = orchestore.copy(source, folder, dst_credentials=credentials, recursive=True)
+    during = azurite.requests(settle=True)[before:]
+    assert summary.checksums_verified == 2
+    assert sorted(r.method for r in during if "/md5-" in r.path) == ["PUT", "PUT"]  # no re-read
+    blob = orchestore.get_dataitem(folder + "a", credentials)
+    assert blob.store.reported_digest(blob.store_url) is not None

@@ -76,6 +76,9 @@ CONNECT_TIMEOUT = 10.0
 READ_BLOCK = 8 * 1024 * 1024
 #: bytes per ranged GET within one fetch (the SDK's default is 32 MiB first, then 4 MiB)
 DOWNLOAD_CHUNK = 2 * 1024 * 1024
+#: blobs up to this size are written with one Put Blob (the SDK sends its body as raw bytes,
+#: which aiohttp refuses to do quietly above 1 MiB); larger ones as staged blocks
+PUT_BLOB_LIMIT = 1024 * 1024
 #: seconds to wait for a server-side copy Azure reports as pending
 COPY_TIMEOUT = 600.0
 _GENERIC_TYPE = "application/octet-stream"
@@ -205,6 +208,27 @@ class _BlobFile(AzureBlobFile):
 
     _fetch_range = sync_wrapper(_async_fetch_range)
 
+    async def _async_upload_chunk(self, final: bool = False, **kwargs: Any) -> Any:
+        """A blob of up to PUT_BLOB_LIMIT bytes is one Put Blob: one request instead of a block
+        and a block list, atomic by itself, and Azure computes its Content-MD5 (which verifies
+        a copy without reading it back). Larger blobs: adlfs's staged blocks."""
+        small = self.buffer.tell() <= PUT_BLOB_LIMIT
+        if not (final and small and not self._block_list and self.mode == "wb"):
+            return await super()._async_upload_chunk(final=final, **kwargs)
+        data = self.buffer.getvalue()
+        async with self.container_client.get_blob_client(blob=self.blob) as blob:
+            response = await blob.upload_blob(
+                data=io.BytesIO(data),
+                length=len(data),
+                metadata=self.metadata,
+                content_settings=self._content_settings,
+                overwrite=True,
+            )
+        self.content_md5 = response.get("content_md5")
+        return True
+
+    _upload_chunk = sync_wrapper(_async_upload_chunk)
+
     async def _stage_block(
         self, data: bytes, start: int, end: int, block_id: str, semaphore: asyncio.Semaphore
     ) -> str:
@@ -221,6 +245,12 @@ class _BlobFile(AzureBlobFile):
 
 class _AzureWriter(_FsspecWriter):
     """Commits the staged block list on close; on failure removes the blob it staged."""
+
+    def _commit(self) -> None:
+        super()._commit()
+        md5 = getattr(self._file, "content_md5", None)  # a Put Blob's answer (see _BlobFile)
+        if md5:
+            self.reported_digest = bytes(md5).hex()
 
     def _discard(self) -> None:
         staged = getattr(self._file, "offset", None) is not None  # a block went to the server
