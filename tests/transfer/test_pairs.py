@@ -43,3 +43,17 @@ def test_copy_between_stores_keeps_every_byte(
     assert seen[-1].bytes_done == seen[-1].bytes_total == SIZE
     assert seen[-1].objects_done == seen[-1].objects_total == 1
     assert summary.destination == target.folder_url + "out/"
+
+
+@pytest.mark.parametrize("target_id", TARGETS)
+def test_an_empty_object_is_copied_and_verified(
+    store_case: Callable[[str], StoreCase], target_id: str, tmp_path: os.PathLike[str]
+) -> None:
+    source = os.path.join(tmp_path, "empty.bin")
+    with open(source, "wb"):
+        pass
+    target = store_case(target_id)
+    summary = orchestore.copy(source, target.folder_url, dst_credentials=target.credentials)
+    assert target.item("empty.bin").get() == b""
+    verified = 0 if target_id == "file" else 1  # file to file: a kernel copy, not streamed
+    assert (summary.objects, summary.bytes, summary.checksums_verified) == (1, 0, verified)
