@@ -167,8 +167,11 @@ def test_a_flipped_byte_fails_the_checksum_and_removes_the_destination(
     tally["objects checked"] += 1
 
 
+STALL_POLICY = RetryPolicy(attempts=2, backoff=0.05, connect_timeout=1, read_timeout=1)
+
+
 @pytest.mark.parametrize("store_id", [*WRITABLE, "http"])
-def test_a_stalled_server_is_given_up_on_after_the_read_timeout(
+def test_a_server_that_never_answers_is_given_up_on_after_the_read_timeout(
     proxied: Callable[[str], Proxied], store_id: str, http_root: Path, tally: Counter
 ) -> None:
     store = proxied(store_id)
@@ -176,15 +179,35 @@ def test_a_stalled_server_is_given_up_on_after_the_read_timeout(
         (http_root / "stalled.bin").write_bytes(DATA)
     else:
         store.check("stalled.bin").put(DATA)
-    store.proxy.always(Stall(after=100 * KiB, seconds=60))
-    policy = RetryPolicy(attempts=2, backoff=0.05, connect_timeout=1, read_timeout=1)
+    store.proxy.always(Stall(after=0, seconds=60))  # every response stalls before its head
     started = time.monotonic()
     with pytest.raises(orchestore.StoreUnavailableError):
-        store.item("stalled.bin", retry=policy).get()
+        store.item("stalled.bin", retry=STALL_POLICY).get()
     elapsed = time.monotonic() - started
     tally["faults injected"] += store.proxy.faults_fired
     tally["faults failed cleanly"] += store.proxy.faults_fired
-    assert elapsed < 3 * policy.worst_case_seconds, elapsed
+    assert elapsed < 3 * STALL_POLICY.worst_case_seconds, elapsed
+
+
+@pytest.mark.parametrize("store_id", [*WRITABLE, "http"])
+def test_a_body_stalled_mid_way_is_cut_off_and_resumed(
+    proxied: Callable[[str], Proxied], store_id: str, http_root: Path, tally: Counter
+) -> None:
+    """The first response stops after 300 KiB: given up after read_timeout, then resumed."""
+    store = proxied(store_id)
+    if store_id == "http":
+        (http_root / "stalled.bin").write_bytes(DATA)
+    else:
+        store.check("stalled.bin").put(DATA)
+    store.proxy.inject(Stall(after=300 * KiB, seconds=60))
+    started = time.monotonic()
+    with store.item("stalled.bin", retry=STALL_POLICY).open("rb") as reader:
+        got = reader.read()
+    elapsed = time.monotonic() - started
+    assert store.proxy.faults_fired == 1 and sha256(got) == sha256(DATA)
+    assert elapsed < STALL_POLICY.worst_case_seconds, elapsed
+    tally["faults injected"] += 1
+    tally["faults survived"] += 1
 
 
 def test_a_truncated_http_body_is_an_error_never_a_short_file(
