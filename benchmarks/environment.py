@@ -92,8 +92,8 @@ FOOTER = """## Notes on method
 - Each destination is checked (size, or object count for the prefix copy) and removed after its
   row; a row that left the wrong thing behind shows as failed.
 - Sizes: the issue asks for 1 GiB objects and 10,000 prefix objects; on these 2 shared cores
-  that run takes well over 15 minutes, so `full` uses 512 MiB and 2,000 objects. The issue's
-  sizes: `make bench BENCH_SIZE_MIB=1024 BENCH_OBJECTS=10000`.
+  that run takes about 20 minutes (512 MiB: about 10), so `full` uses 512 MiB and 2,000
+  objects. The issue's sizes: `make bench BENCH_SIZE_MIB=1024 BENCH_OBJECTS=10000`.
 - Not measured, because not installed in any venv (adding them is a dependency decision):
   Airflow's S3Hook and ObjectStoragePath on `s3://` (apache-airflow-providers-amazon), and
   prefect-aws's S3Bucket. The import row for `airflow.providers.amazon.aws.hooks.s3` says so.

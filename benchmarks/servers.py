@@ -63,18 +63,42 @@ def _wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     raise RuntimeError(f"{url} did not answer within {_START_TIMEOUT:.0f} s")
 
 
-class SeaweedFS(ManagedServer):
-    """``weed mini``: master, volume, filer and S3 gateway in one process, every port ours."""
+class _S3Binary(ManagedServer):
+    """A server binary of the bench group serving S3 on 127.0.0.1:``port``, in its own session."""
+
+    log_name = "server.log"
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.log_path = workdir / "weed.log"
-        self.s3_port = 0
+        self.log_path = workdir / self.log_name
+        self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{HOST}:{self.s3_port}"
+        return f"http://{HOST}:{self.port}"
+
+    def _launch(self, command: list[str], env: dict[str, str] | None = None) -> None:
+        """Start ``command`` (output to the log) and wait until it answers HTTP."""
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        try:
+            _wait_for_http(self.endpoint_url + "/", self._process, self.log_path)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        stop_process(process, group=True)
+
+
+class SeaweedFS(_S3Binary):
+    """``weed mini``: master, volume, filer and S3 gateway in one process, every port ours."""
+
+    log_name = "weed.log"
 
     def _port_flags(self) -> list[str]:
         # weed's defaults are fixed ports (9333, 8888, 8333, ...) and gRPC ports at +10000:
@@ -83,7 +107,7 @@ class SeaweedFS(ManagedServer):
         names += ["s3.port.iceberg", "s3.port.lance"]
         grpc = ["master.port.grpc", "volume.port.grpc", "filer.port.grpc", "s3.port.grpc"]
         ports = {name: free_port() for name in [*names, *grpc, "admin.port.grpc"]}
-        self.s3_port = ports["s3.port"]
+        self.port = ports["s3.port"]
         return [f"-{name}={port}" for name, port in ports.items()]
 
     def start(self) -> SeaweedFS:
@@ -92,22 +116,15 @@ class SeaweedFS(ManagedServer):
         command = [str(venv_binary("weed")), "mini", f"-dir={data}", f"-ip={HOST}"]
         command += [f"-ip.bind={HOST}", "-master.telemetry=false", "-webdav=false"]
         command += ["-admin.ui=false", f"-bucket={BUCKET}", *self._port_flags()]
+        # weed mini creates its "mini" user with these keys
         env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET}
-        with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-            )
+        self._launch(command, env)
         try:
-            _wait_for_http(self.endpoint_url + "/", self._process, self.log_path)
             _wait_for_bucket(self.endpoint_url)
         except BaseException:
             self.stop()
             raise
         return self
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        stop_process(process, group=True)
 
 
 def _wait_for_bucket(endpoint_url: str) -> None:
@@ -133,18 +150,10 @@ def _wait_for_bucket(endpoint_url: str) -> None:
             time.sleep(0.2)
 
 
-class RcloneS3(ManagedServer):
+class RcloneS3(_S3Binary):
     """``rclone serve s3`` over a local folder: a second S3 server, with v4 signatures."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.log_path = workdir / "rclone-serve.log"
-        self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+    log_name = "rclone-serve.log"
 
     def start(self) -> RcloneS3:
         root = self.workdir / "root"
@@ -152,23 +161,12 @@ class RcloneS3(ManagedServer):
         self.port = free_port()
         command = [str(venv_binary("rclone")), "serve", "s3", str(root)]
         command += ["--addr", f"{HOST}:{self.port}", "--auth-key", f"{KEY_ID},{SECRET}"]
-        command += ["--config", "/dev/null", "--log-file", str(self.log_path)]
+        command += ["--config", "/dev/null"]
         # Keep emptied folders: with the cleanup, a key written into a folder just emptied by a
         # delete stayed invisible to HEAD until the directory cache expired.
         command += ["--no-cleanup"]
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            _wait_for_http(self.endpoint_url + "/", self._process, self.log_path)
-        except BaseException:
-            self.stop()
-            raise
+        self._launch(command)
         return self
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        stop_process(process, group=True)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 ``quick`` checks the harness end to end in a few minutes while developing; ``full`` is what
 ``make bench`` runs and RESULTS.md reports. The issue asks for 1 GiB objects and 10,000 objects
-in the prefix copy; on these 2 cores (shared with other work) that run takes well over 15
-minutes, so ``full`` moves 512 MiB objects and copies 2,000 objects, and the 1 KiB operations
-run one round. ``BENCH_SIZE_MIB=1024 BENCH_OBJECTS=10000`` gives the issue's sizes.
+in the prefix copy; on these 2 cores (shared with other work) that run takes about 20 minutes,
+so ``full`` moves 512 MiB objects (about 10 minutes) and copies 2,000 objects, and the 1 KiB
+operations run one round. ``BENCH_SIZE_MIB=1024 BENCH_OBJECTS=10000`` gives the issue's sizes.
 """
 
 from __future__ import annotations
