@@ -25,28 +25,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 import orchestore
 from orchestore import RetryPolicy
+from tests.reliability.sentinel import SENTINEL, hits
 
-SENTINEL = "Sntnl7Q9zX4kW2mP8vR3"  # alphanumeric: valid inside URLs, headers and base64 text
 QUICK = RetryPolicy(attempts=1, connect_timeout=2, read_timeout=5)
-
-
-def forms(secret: str = SENTINEL) -> list[str]:
-    """The sentinel as it could leak: plain, base64 (alone or as Basic auth), URL-quoted."""
-    raw = secret.encode()
-    found = [secret, quote(secret, safe=""), base64.b64encode(raw).decode().rstrip("=")]
-    for user in ("user", "reader", "admin"):
-        found.append(base64.b64encode(f"{user}:{secret}".encode()).decode().rstrip("="))
-    return found
-
-
-def hits(text: str) -> int:
-    return sum(text.count(form) for form in forms())
 
 
 def _exception_text(error: BaseException) -> str:
