@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import environment, imports, prefix_copy, small_ops, transfers
+from benchmarks import environment, imports, memory, prefix_copy, small_ops, transfers
 from benchmarks.harness import ROOT
 from benchmarks.report import Section
 from benchmarks.servers import running_servers
@@ -32,6 +32,7 @@ SCENARIOS: dict[str, Callable[[Context], list[Section]]] = {
     "upload": transfers.upload,
     "download": transfers.download,
     "copy": transfers.copy,
+    "memory": memory.bounded_memory,
     "small": small_ops.small_ops,
     "prefix": prefix_copy.prefix_copy,
     "imports": imports.import_times,
