@@ -54,6 +54,24 @@ def _version(name: str) -> str:
         return "not installed"
 
 
+def _source_state() -> str:
+    """The commit measured, and whether the package's sources differed from it."""
+    from benchmarks.harness import ROOT
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *args], capture_output=True, text=True, timeout=30, check=False, cwd=ROOT
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown (not a git checkout)"
+    changed = git("status", "--porcelain", "--", "providers", "prefect_blocks").splitlines()
+    return f"{commit}" + (f" plus {len(changed)} uncommitted source files" if changed else "")
+
+
 def header(scale: Scale, minutes: float, scenarios: list[str]) -> str:
     versions = ", ".join(f"{name} {_version(name)}" for name in DISTRIBUTIONS)
     lines = [
@@ -71,6 +89,7 @@ def header(scale: Scale, minutes: float, scenarios: list[str]) -> str:
         f"- scale: `{scale.name}` ({scale.big_mib} MiB objects, {scale.small_ops} small ops x "
         f"{scale.small_rounds} rounds, {scale.prefix_objects:,} objects in the prefix copy); "
         f"scenarios: {', '.join(scenarios)}; {minutes:.1f} min",
+        f"- orchestore source: commit {_source_state()}",
         f"- versions: {versions}",
         f"- servers: SeaweedFS {_binary_version('weed', 'version')}; "
         f"{_binary_version('rclone', 'version')} (serve s3 and the rclone rows); Azurite 3 (npm); "
