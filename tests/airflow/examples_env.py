@@ -78,7 +78,7 @@ def example_connections(
         # No S3 secret in this one: the keys are read from Vault when a task runs.
         env |= conn_env(
             "s3_vault",
-            conn_type="orchestore-s3",
+            conn_type="orchestores3",
             host=s3.endpoint_url,
             schema=vault.bucket,
             extra={
@@ -91,7 +91,7 @@ def example_connections(
     if catalog_db is not None:
         env |= conn_env(
             "orchestore_catalog",
-            conn_type="orchestore-catalog",
+            conn_type="orchestorecatalog",
             host=catalog_db,
             extra={"artifact_root": artifact_root, "artifact_conn_id": "aws_raw"},
         )

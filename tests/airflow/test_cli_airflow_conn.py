@@ -115,7 +115,7 @@ def test_aws_and_wasb_connections_with_ds_urls(
 def test_vault_backed_connection_and_wrong_keys(
     tmp_path: Path, moto_server: MotoServer, moto_bucket: str, openbao: OpenBaoServer
 ) -> None:
-    """An ``orchestore-s3`` connection holds no secret, only a Vault section: the keys are read
+    """An ``orchestores3`` connection holds no secret, only a Vault section: the keys are read
     from OpenBao through a ``hashicorp_vault`` connection. A connection with a wrong secret
     key makes ``check`` exit 3 without printing it."""
     run = uuid.uuid4().hex[:8]
@@ -141,7 +141,7 @@ def test_vault_backed_connection_and_wrong_keys(
             ),
             **conn_env(
                 "s3_vault_cli",
-                "orchestore-s3",
+                "orchestores3",
                 host=moto_server.endpoint_url,
                 extra={
                     "region": REGION,

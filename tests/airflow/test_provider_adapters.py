@@ -55,8 +55,8 @@ def test_prefixed_and_plain_extras_and_empty_values() -> None:
 
 
 def test_airflow_underscore_spelling_of_our_types() -> None:
-    # Airflow turns '-' into '_' when it reads a connection from JSON or a URI.
-    assert canonical_type("orchestore_s3") == "orchestore-s3"
+    # Separated spellings of our types (Airflow turns "-" into "_" in JSON and URIs) still work.
+    assert canonical_type("orchestore_s3") == "orchestores3"
     assert canonical_type("google_cloud_platform") == "google_cloud_platform"
     adapted = adapt(conn("orchestore_s3", schema="raw", login="id", password=SECRET))
     assert adapted.family == "s3" and adapted.root == "s3://raw/"
@@ -65,22 +65,22 @@ def test_airflow_underscore_spelling_of_our_types() -> None:
 @pytest.mark.parametrize(
     ("connection", "needles"),
     [
-        (conn("ftp"), ("cannot use connections of this type", "orchestore-s3")),
+        (conn("ftp"), ("cannot use connections of this type", "orchestores3")),
         (Conn("v3io", extra="{not json"), ("not valid JSON",)),
         (Conn("v3io", extra="[1, 2]"), ("JSON object",)),
         (conn("v3io", {"auth_method": "oauth"}), ("auth_method must be one of",)),
-        (conn("orchestore-s3", {"auth_method": "magic"}), ("auth_method must be one of",)),
-        (conn("orchestore-azure", {"auth_method": "keys"}), ("auth_method must be one of",)),
-        (conn("orchestore-gcs", {"auth_method": "adc"}), ("auth_method must be one of",)),
-        (conn("orchestore-s3", {"verify_ssl": "maybe"}), ("verify_ssl",)),
+        (conn("orchestores3", {"auth_method": "magic"}), ("auth_method must be one of",)),
+        (conn("orchestoreazure", {"auth_method": "keys"}), ("auth_method must be one of",)),
+        (conn("orchestoregcs", {"auth_method": "adc"}), ("auth_method must be one of",)),
+        (conn("orchestores3", {"verify_ssl": "maybe"}), ("verify_ssl",)),
         (conn("google_cloud_platform", {"key_secret_name": "k"}), ("Secret Manager",)),
         (conn("fs", {"path": "relative/dir"}), ("absolute path",)),
-        (conn("orchestore-catalog", host="catalog.db"), ("SQLAlchemy URL",)),
+        (conn("orchestorecatalog", host="catalog.db"), ("SQLAlchemy URL",)),
         (
-            conn("orchestore-catalog", host=f"postgresql://u:{SECRET}@db/c"),
+            conn("orchestorecatalog", host=f"postgresql://u:{SECRET}@db/c"),
             ("password field",),
         ),
-        (conn("orchestore-catalog", host="postgresql://db/c", password=SECRET), ("a user",)),
+        (conn("orchestorecatalog", host="postgresql://db/c", password=SECRET), ("a user",)),
     ],
 )
 def test_refusals_name_the_problem_and_no_secret(connection: Conn, needles: tuple[str]) -> None:
@@ -89,13 +89,13 @@ def test_refusals_name_the_problem_and_no_secret(connection: Conn, needles: tupl
 
 def test_auth_method_selects_which_fields_count() -> None:
     # A stale secret of another method does not leak into the chosen one.
-    s3 = adapt(conn("orchestore-s3", {"auth_method": "anonymous", "role_arn": "arn:x"},
+    s3 = adapt(conn("orchestores3", {"auth_method": "anonymous", "role_arn": "arn:x"},
                     login="id", password=SECRET))  # fmt: skip
     assert s3.fields == {"anonymous": True}
-    azure = adapt(conn("orchestore-azure", {"auth_method": "sas_token", "sas_token": SECRET},
+    azure = adapt(conn("orchestoreazure", {"auth_method": "sas_token", "sas_token": SECRET},
                        login="acct", password="stale-account-key"))  # fmt: skip
     assert azure.fields == {"account_name": "acct", "sas_token": SECRET}
-    gcs = adapt(conn("orchestore-gcs", {"credentials_file": "/k.json"}))
+    gcs = adapt(conn("orchestoregcs", {"credentials_file": "/k.json"}))
     assert gcs.fields == {"credentials_file": "/k.json"}
 
 
@@ -112,7 +112,7 @@ def test_wasb_account_from_host_forms() -> None:
 
 
 def test_catalog_password_goes_into_the_url() -> None:
-    adapted = adapt(conn("orchestore-catalog", host="postgresql+psycopg://etl@db:5432/cat",
+    adapted = adapt(conn("orchestorecatalog", host="postgresql+psycopg://etl@db:5432/cat",
                          password="p@ss/word", extra={"artifact_root": "s3://a/"}))  # fmt: skip
     assert adapted.options == {
         "catalog": "postgresql+psycopg://etl:p%40ss%2Fword@db:5432/cat",

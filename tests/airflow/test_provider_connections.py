@@ -47,7 +47,7 @@ def test_store_connections_map_to_models_and_do_real_io(
     gcs_emulator: str,
     tmp_path: Path,
 ) -> None:
-    """v3io, orchestore-s3, aws, wasb (three spellings), orchestore-azure, orchestore-gcs,
+    """v3io, orchestores3, aws, wasb (three spellings), orchestoreazure, orchestoregcs,
     google_cloud_platform and fs: model, fields, and a put/get/ls through DataStoreHook."""
     run = uuid.uuid4().hex[:8]
     gcs_host = gcs_emulator
@@ -69,7 +69,7 @@ def test_store_connections_map_to_models_and_do_real_io(
         ),
         **conn_env(
             "raw_s3",
-            "orchestore-s3",
+            "orchestores3",
             host=moto_server.endpoint_url,
             schema=moto_bucket,
             login=ADMIN_KEY_ID,
@@ -136,7 +136,7 @@ def test_store_connections_map_to_models_and_do_real_io(
         ),
         **conn_env(
             "az_form",
-            "orchestore-azure",
+            "orchestoreazure",
             host=azurite.blob_endpoint,
             login=azurite.account_name,
             password=azurite.account_key,
@@ -144,7 +144,7 @@ def test_store_connections_map_to_models_and_do_real_io(
         ),
         **conn_env(
             "gcs_form",
-            "orchestore-gcs",
+            "orchestoregcs",
             host=gcs_host,
             schema=CONTRACT_BUCKET,
             extra={"auth_method": "anonymous"},

@@ -47,7 +47,7 @@ def test_object_storage_path_store_urls_and_assets(
         **conn_env("web_anonymous", "http", host=auth_http_server.base_url,
                    extra={"allowed_hosts": "127.0.0.1"}),
         # written the way Airflow writes our types in URIs/JSON: '-' becomes '_'
-        **conn_env("catalog", "orchestore-catalog", host=f"sqlite:///{tmp_path / 'cat.db'}",
+        **conn_env("catalog", "orchestorecatalog", host=f"sqlite:///{tmp_path / 'cat.db'}",
                    extra={"artifact_root": artifacts, "artifact_conn_id": "osp_v3io",
                           "root": "store://artifacts/lake/"}),
     }  # fmt: skip

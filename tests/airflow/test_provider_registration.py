@@ -24,14 +24,14 @@ if importlib.util.find_spec("airflow") is None and os.environ.get("ORCHESTORE_RE
 
 pytestmark = pytest.mark.airflow
 
-OUR_TYPES = ["v3io", "orchestore-catalog", "orchestore-s3", "orchestore-azure", "orchestore-gcs"]
+OUR_TYPES = ["v3io", "orchestorecatalog", "orchestores3", "orchestoreazure", "orchestoregcs"]
 #: the conn-fields that are secrets, per type (format: password)
 SECRET_FIELDS = {
     "v3io": set(),
-    "orchestore-catalog": set(),
-    "orchestore-s3": {"session_token"},
-    "orchestore-azure": {"connection_string", "sas_token", "client_secret"},
-    "orchestore-gcs": {"credentials_json"},
+    "orchestorecatalog": set(),
+    "orchestores3": {"session_token"},
+    "orchestoreazure": {"connection_string", "sas_token", "client_secret"},
+    "orchestoregcs": {"credentials_json"},
 }
 
 
@@ -71,7 +71,7 @@ def test_every_form_is_declarative_with_a_vault_section() -> None:
         secrets = {name for name, f in fields.items() if f["schema"].get("format") == "password"}
         assert secrets == SECRET_FIELDS[conn_type], conn_type
         assert "root" in fields
-        if conn_type != "orchestore-catalog":
+        if conn_type != "orchestorecatalog":
             assert VAULT_FIELDS.items() <= fields.items(), conn_type
             assert "enum" in fields["auth_method"]["schema"], conn_type
         for name, field in fields.items():

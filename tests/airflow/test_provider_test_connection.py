@@ -52,19 +52,19 @@ def test_every_type_passes_with_good_and_fails_clearly_with_bad_credentials(
 
     def s3(password: str) -> dict[str, Any]:
         return {
-            "conn_type": "orchestore-s3", "host": moto_server.endpoint_url, "schema": moto_bucket,
+            "conn_type": "orchestores3", "host": moto_server.endpoint_url, "schema": moto_bucket,
             "login": s3_id, "password": password, "extra": {"region": REGION},
         }  # fmt: skip
 
     def azure(password: str) -> dict[str, Any]:
         return {
-            "conn_type": "orchestore-azure", "host": azurite.blob_endpoint,
+            "conn_type": "orchestoreazure", "host": azurite.blob_endpoint,
             "login": azurite.account_name, "password": password, "schema": azurite_container,
         }  # fmt: skip
 
     def gcs(key_json: str) -> dict[str, Any]:
         return {
-            "conn_type": "orchestore-gcs", "host": gcs_emulator, "schema": CONTRACT_BUCKET,
+            "conn_type": "orchestoregcs", "host": gcs_emulator, "schema": CONTRACT_BUCKET,
             "extra": {"auth_method": "key_json", "credentials_json": key_json},
         }  # fmt: skip
 
@@ -76,11 +76,11 @@ def test_every_type_passes_with_good_and_fails_clearly_with_bad_credentials(
         f"gcs_good_{run}": gcs(good_key.json),
         f"gcs_bad_{run}": gcs(stranger_key.json),
         f"catalog_good_{run}": {
-            "conn_type": "orchestore-catalog", "host": catalog,
+            "conn_type": "orchestorecatalog", "host": catalog,
             "extra": {"artifact_root": artifact_root, "artifact_conn_id": f"az_good_{run}"},
         },
         f"catalog_bad_{run}": {
-            "conn_type": "orchestore-catalog",
+            "conn_type": "orchestorecatalog",
             "host": "postgresql+psycopg://nobody@127.0.0.1:9/none", "password": WRONG,
         },
     }  # fmt: skip
@@ -129,10 +129,20 @@ def test_every_type_passes_with_good_and_fails_clearly_with_bad_credentials(
     assert "set its bucket/container field" in outcome["v3io_no_root"]["message"]
 
 
-def test_airflow_connections_test_cli(airflow_home: AirflowHome, v3io_server: V3ioServer) -> None:
-    """The real CLI with ``[core] test_connection = Enabled``: success, then a clear failure."""
+def test_airflow_connections_test_cli(
+    airflow_home: AirflowHome, v3io_server: V3ioServer, moto_server: MotoServer, moto_bucket: str
+) -> None:
+    """The real CLI with ``[core] test_connection = Enabled``: success, then a clear failure.
+
+    ``cli_s3`` comes from ``AIRFLOW_CONN_*`` JSON, the path on which Airflow rewrites ``-`` to
+    ``_`` in a type name: our separator-free type names reach their hook unchanged.
+    """
     env = {
         **TEST_ENABLED,
+        **conn_env(
+            "cli_s3", "orchestores3", host=moto_server.endpoint_url, schema=moto_bucket,
+            login="id", password="secret", extra={"region": REGION},
+        ),
         **conn_env(
             "cli_v3io", "v3io", host=v3io_server.api_url, schema="bigdata",
             password=V3IO_ACCESS_KEY,
@@ -145,6 +155,9 @@ def test_airflow_connections_test_cli(airflow_home: AirflowHome, v3io_server: V3
     good = home.run("connections", "test", "cli_v3io")
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Connection success!" in good.stdout
+    s3 = home.run("connections", "test", "cli_s3")
+    assert s3.returncode == 0, s3.stdout + s3.stderr
+    assert "Connection success!" in s3.stdout
     bad = home.run("connections", "test", "cli_v3io_bad")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "Connection failed!" in bad.stdout and "CredentialsError" in bad.stdout

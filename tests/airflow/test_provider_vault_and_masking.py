@@ -169,7 +169,7 @@ def test_resolved_secrets_are_masked_by_redact(
         **conn_env("m_wasb", "wasb", login=azurite.account_name, host=azurite.blob_endpoint,
                    extra={"account_key": azurite.account_key}),
         **conn_env("m_wasb_cs", "wasb", extra={"connection_string": azurite.connection_string}),
-        **conn_env("m_gcs", "orchestore-gcs", host=gcs_emulator, schema=CONTRACT_BUCKET,
+        **conn_env("m_gcs", "orchestoregcs", host=gcs_emulator, schema=CONTRACT_BUCKET,
                    extra={"credentials_json": gcs_key}),
         **conn_env("m_aws", "aws", extra={"aws_access_key_id": ADMIN_KEY_ID,
                                           "aws_secret_access_key": aws_secret,

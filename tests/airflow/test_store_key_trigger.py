@@ -65,7 +65,7 @@ def results(
         )
         | conn_env(
             "s3_from_vault",
-            conn_type="orchestore-s3",
+            conn_type="orchestores3",
             host=moto_server.endpoint_url,
             schema=moto_bucket,
             extra={

@@ -1,6 +1,6 @@
 """Log a dataset as a versioned store:// artifact, then read that exact version downstream.
 
-``orchestore_catalog`` (type ``orchestore-catalog``): host = the catalog's database URL
+``orchestore_catalog`` (type ``orchestorecatalog``): host = the catalog's database URL
 (``postgresql+psycopg://etl@db:5432/catalog`` or ``sqlite:////data/catalog.db``), extra
 ``artifact_root`` (where the bytes go, e.g. ``s3://artifacts/orchestore``) and
 ``artifact_conn_id`` (the connection that writes there, ``aws_raw`` here).

@@ -4,7 +4,7 @@ Two connections, neither holding an S3 secret:
 
 - ``vault_default`` (type ``hashicorp_vault``): host and port of Vault, ``auth_type`` and its
   credentials (a token here; AppRole, Kubernetes, JWT, userpass work the same way).
-- ``s3_vault`` (type ``orchestore-s3``): the endpoint, the bucket and, in its Vault section,
+- ``s3_vault`` (type ``orchestores3``): the endpoint, the bucket and, in its Vault section,
   ``vault_conn_id = vault_default``, ``vault_mount = secret``, ``vault_path = etl/s3``. The KV
   secret holds ``access_key_id`` and ``secret_access_key`` (or AWS_ACCESS_KEY_ID/...).
 

@@ -21,25 +21,25 @@ _HOOKS = "orchestore.airflow.hooks"
 #: connection type -> (hook class, display name)
 HOOK_CLASSES: Final[dict[str, tuple[str, str]]] = {
     "v3io": (f"{_HOOKS}.V3ioHook", "orchestore: V3IO (Iguazio)"),
-    "orchestore-catalog": (f"{_HOOKS}.CatalogHook", "orchestore: artifact catalog (store://)"),
-    "orchestore-s3": (f"{_HOOKS}.S3StoreHook", "orchestore: S3-compatible storage"),
-    "orchestore-azure": (f"{_HOOKS}.AzureStoreHook", "orchestore: Azure Blob Storage"),
-    "orchestore-gcs": (f"{_HOOKS}.GCSStoreHook", "orchestore: Google Cloud Storage"),
+    "orchestorecatalog": (f"{_HOOKS}.CatalogHook", "orchestore: artifact catalog (store://)"),
+    "orchestores3": (f"{_HOOKS}.S3StoreHook", "orchestore: S3-compatible storage"),
+    "orchestoreazure": (f"{_HOOKS}.AzureStoreHook", "orchestore: Azure Blob Storage"),
+    "orchestoregcs": (f"{_HOOKS}.GCSStoreHook", "orchestore: Google Cloud Storage"),
 }
 
 
 #: connection type -> its auth methods, the form's enum (the adapters accept exactly these)
 AUTH_METHODS: Final[dict[str, tuple[str, ...]]] = {
     "v3io": ("access_key", "basic"),
-    "orchestore-s3": ("access_key", "profile", "ambient_identity", "anonymous"),
-    "orchestore-azure": (
+    "orchestores3": ("access_key", "profile", "ambient_identity", "anonymous"),
+    "orchestoreazure": (
         "account_key",
         "connection_string",
         "sas_token",
         "service_principal",
         "ambient_identity",
     ),
-    "orchestore-gcs": ("key_json", "key_file", "ambient_identity", "anonymous"),
+    "orchestoregcs": ("key_json", "key_file", "ambient_identity", "anonymous"),
 }
 
 
@@ -159,7 +159,7 @@ _V3IO = _entry(
 )
 
 _S3 = _entry(
-    "orchestore-s3",
+    "orchestores3",
     hidden=["port"],
     relabeling={
         "host": "Endpoint URL",
@@ -176,7 +176,7 @@ _S3 = _entry(
     },
     fields={
         "auth_method": _auth_method(
-            "orchestore-s3",
+            "orchestores3",
             "access_key: the key fields; profile: a named profile; ambient_identity: the "
             "platform's identity (instance profile, IRSA); anonymous: public buckets.",
         ),
@@ -191,7 +191,7 @@ _S3 = _entry(
 )
 
 _AZURE = _entry(
-    "orchestore-azure",
+    "orchestoreazure",
     hidden=["port"],
     relabeling={
         "host": "Blob endpoint URL",
@@ -207,7 +207,7 @@ _AZURE = _entry(
     },
     fields={
         "auth_method": _auth_method(
-            "orchestore-azure",
+            "orchestoreazure",
             "Which one of the secrets below authenticates: exactly one is used.",
         ),
         "connection_string": _field(
@@ -225,7 +225,7 @@ _AZURE = _entry(
 )
 
 _GCS = _entry(
-    "orchestore-gcs",
+    "orchestoregcs",
     hidden=["port", "login", "password"],
     relabeling={"host": "Endpoint URL (emulators)", "schema": "Bucket"},
     placeholders={
@@ -236,7 +236,7 @@ _GCS = _entry(
     },
     fields={
         "auth_method": _auth_method(
-            "orchestore-gcs",
+            "orchestoregcs",
             "key_json: the key file's contents below; key_file: a path on the workers; "
             "ambient_identity: Application Default Credentials; anonymous: public buckets.",
         ),
@@ -249,7 +249,7 @@ _GCS = _entry(
 )
 
 _CATALOG = _entry(
-    "orchestore-catalog",
+    "orchestorecatalog",
     hidden=["port", "login", "schema"],
     relabeling={"host": "Catalog database URL", "password": "Database password"},
     placeholders={

@@ -23,22 +23,22 @@ if importlib.util.find_spec("airflow") is None and os.environ.get("ORCHESTORE_RE
 pytestmark = pytest.mark.airflow
 
 HOOK_META = "/ui/connections/hook_meta"
-OUR_TYPES = {"v3io", "orchestore-catalog", "orchestore-s3", "orchestore-azure", "orchestore-gcs"}
+OUR_TYPES = {"v3io", "orchestorecatalog", "orchestores3", "orchestoreazure", "orchestoregcs"}
 #: Secrets each form must show as password inputs: extra fields with format "password", and
 #: the standard password field (visible, relabelled) where the form keeps it.
 SECRET_EXTRAS = {
     "v3io": set(),
-    "orchestore-catalog": set(),
-    "orchestore-s3": {"session_token"},
-    "orchestore-azure": {"connection_string", "sas_token", "client_secret"},
-    "orchestore-gcs": {"credentials_json"},
+    "orchestorecatalog": set(),
+    "orchestores3": {"session_token"},
+    "orchestoreazure": {"connection_string", "sas_token", "client_secret"},
+    "orchestoregcs": {"credentials_json"},
 }
 PASSWORD_LABELS = {
     "v3io": "Access key",
-    "orchestore-catalog": "Database password",
-    "orchestore-s3": "Secret access key",
-    "orchestore-azure": "Account key",
-    "orchestore-gcs": None,  # the key JSON is the secret; login/password are hidden
+    "orchestorecatalog": "Database password",
+    "orchestores3": "Secret access key",
+    "orchestoreazure": "Account key",
+    "orchestoregcs": None,  # the key JSON is the secret; login/password are hidden
 }
 VAULT_FIELDS = {"vault_conn_id", "vault_mount", "vault_path", "vault_version"}
 #: hook_meta's names for the standard fields that provider info names differently
@@ -106,7 +106,7 @@ def test_secrets_are_password_fields(hook_meta: dict[str, dict[str, Any]], conn_
         assert password["title"].startswith(label), password
 
 
-@pytest.mark.parametrize("conn_type", sorted(OUR_TYPES - {"orchestore-catalog"}))
+@pytest.mark.parametrize("conn_type", sorted(OUR_TYPES - {"orchestorecatalog"}))
 def test_store_forms_have_the_vault_section(
     hook_meta: dict[str, dict[str, Any]], conn_type: str
 ) -> None:

@@ -1,4 +1,4 @@
-"""``wasb`` and ``orchestore-azure`` connections -> AzureCredentials fields.
+"""``wasb`` and ``orchestoreazure`` connections -> AzureCredentials fields.
 
 ``wasb`` keeps the Microsoft Azure provider's meaning, so existing connections work as they
 are (extras with or without the ``extra__wasb__`` prefix), in the provider's order:
@@ -56,7 +56,7 @@ def adapt_wasb(conn: ConnectionLike) -> Adapted:
 
 
 def adapt_orchestore_azure(conn: ConnectionLike) -> Adapted:
-    """Our ``orchestore-azure`` form: the auth method picks the one secret that counts."""
+    """Our ``orchestoreazure`` form: the auth method picks the one secret that counts."""
     extra = extras_of(conn)
     method = auth_method(conn, extra, "account_key")
     root = extra.get("root") or (f"az://{conn.schema.strip('/')}/" if conn.schema else None)

@@ -124,10 +124,11 @@ def auth_method(conn: ConnectionLike, extra: dict[str, Any], default: str) -> st
 
 
 def canonical_type(conn_type: str | None) -> str:
-    """Our type names as registered: Airflow turns ``-`` into ``_`` when it reads a connection
-    from JSON or a URI (``AIRFLOW_CONN_*``, secrets backends), so ``orchestore_s3`` is
-    ``orchestore-s3``."""
+    """Our type names as registered (``orchestores3``): they carry no separator because Airflow
+    turns ``-`` into ``_`` when it reads a connection from JSON or a URI (``AIRFLOW_CONN_*``,
+    secrets backends) and warns about ``_`` whenever it builds a URI. The separated spellings
+    (``orchestore-s3``, ``orchestore_s3``) are read as the same type."""
     conn_type = conn_type or ""
-    if conn_type.startswith("orchestore_"):
-        return conn_type.replace("_", "-")
+    if conn_type.startswith(("orchestore-", "orchestore_")):
+        return "orchestore" + conn_type[len("orchestore-") :]
     return conn_type

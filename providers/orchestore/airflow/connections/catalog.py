@@ -1,4 +1,4 @@
-"""``orchestore-catalog`` connections: the store:// catalog's database and artifact root.
+"""``orchestorecatalog`` connections: the store:// catalog's database and artifact root.
 
 store:// URLs take no credentials of their own: the connection supplies store options (the
 catalog's SQLAlchemy URL, with the password field put into it, and where new artifacts'
@@ -18,7 +18,7 @@ __all__ = ["adapt_catalog", "catalog_database_url"]
 
 
 def adapt_catalog(conn: ConnectionLike) -> Adapted:
-    """Our ``orchestore-catalog`` form."""
+    """Our ``orchestorecatalog`` form."""
     extra = extras_of(conn)
     options = clean(catalog=catalog_database_url(conn), artifact_root=extra.get("artifact_root"))
     return Adapted("store", {}, root=extra.get("root"), options=options)

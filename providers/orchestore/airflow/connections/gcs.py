@@ -1,4 +1,4 @@
-"""``google_cloud_platform`` and ``orchestore-gcs`` connections -> GCSCredentials fields.
+"""``google_cloud_platform`` and ``orchestoregcs`` connections -> GCSCredentials fields.
 
 ``google_cloud_platform`` keeps the Google provider's extras (with or without the
 ``extra__google_cloud_platform__`` prefix): ``keyfile_dict`` (the key's JSON, as text or an
@@ -48,7 +48,7 @@ def adapt_google_cloud_platform(conn: ConnectionLike) -> Adapted:
 
 
 def adapt_orchestore_gcs(conn: ConnectionLike) -> Adapted:
-    """Our ``orchestore-gcs`` form: the auth method picks which fields count."""
+    """Our ``orchestoregcs`` form: the auth method picks which fields count."""
     extra = extras_of(conn)
     method = auth_method(conn, extra, "key_file" if extra.get("credentials_file") else "key_json")
     fields = clean(endpoint_url=conn.host, project=extra.get("project"))

@@ -1,4 +1,4 @@
-"""``aws`` and ``orchestore-s3`` connections -> S3Credentials fields.
+"""``aws`` and ``orchestores3`` connections -> S3Credentials fields.
 
 ``aws`` follows the Amazon provider's meaning of its fields, so existing connections work
 as they are: login/password or the ``aws_access_key_id``/``aws_secret_access_key`` extras,
@@ -46,7 +46,7 @@ def adapt_aws(conn: ConnectionLike) -> Adapted:
 
 
 def adapt_orchestore_s3(conn: ConnectionLike) -> Adapted:
-    """Our ``orchestore-s3`` form: the auth method picks which fields count."""
+    """Our ``orchestores3`` form: the auth method picks which fields count."""
     extra = extras_of(conn)
     method = auth_method(conn, extra, "profile" if extra.get("profile") else "access_key")
     fields = clean(

@@ -1,6 +1,6 @@
 """``ObjectStoragePath("store://artifacts/<project>/<key>", conn_id=...)``: the read-only catalog.
 
-The ``orchestore-catalog`` connection names the catalog's database; its ``artifact_conn_id``
+The ``orchestorecatalog`` connection names the catalog's database; its ``artifact_conn_id``
 supplies the credentials for the stores the artifacts' bytes live in.
 """
 

@@ -24,35 +24,35 @@ class V3ioHook(DataStoreHook):
 
 
 class S3StoreHook(DataStoreHook):
-    """S3 and S3-compatible storage without the Amazon provider (``orchestore-s3``)."""
+    """S3 and S3-compatible storage without the Amazon provider (``orchestores3``)."""
 
-    conn_type: ClassVar[str] = "orchestore-s3"
+    conn_type: ClassVar[str] = "orchestores3"
     default_conn_name: ClassVar[str] = "orchestore_s3_default"
-    hook_name: ClassVar[str] = HOOK_CLASSES["orchestore-s3"][1]
+    hook_name: ClassVar[str] = HOOK_CLASSES["orchestores3"][1]
 
 
 class AzureStoreHook(DataStoreHook):
-    """Azure Blob Storage without the Azure provider (``orchestore-azure``)."""
+    """Azure Blob Storage without the Azure provider (``orchestoreazure``)."""
 
-    conn_type: ClassVar[str] = "orchestore-azure"
+    conn_type: ClassVar[str] = "orchestoreazure"
     default_conn_name: ClassVar[str] = "orchestore_azure_default"
-    hook_name: ClassVar[str] = HOOK_CLASSES["orchestore-azure"][1]
+    hook_name: ClassVar[str] = HOOK_CLASSES["orchestoreazure"][1]
 
 
 class GCSStoreHook(DataStoreHook):
-    """Google Cloud Storage without the Google provider (``orchestore-gcs``)."""
+    """Google Cloud Storage without the Google provider (``orchestoregcs``)."""
 
-    conn_type: ClassVar[str] = "orchestore-gcs"
+    conn_type: ClassVar[str] = "orchestoregcs"
     default_conn_name: ClassVar[str] = "orchestore_gcs_default"
-    hook_name: ClassVar[str] = HOOK_CLASSES["orchestore-gcs"][1]
+    hook_name: ClassVar[str] = HOOK_CLASSES["orchestoregcs"][1]
 
 
 class CatalogHook(DataStoreHook):
-    """The store:// artifact catalog (``orchestore-catalog``): its database and artifact root."""
+    """The store:// artifact catalog (``orchestorecatalog``): its database and artifact root."""
 
-    conn_type: ClassVar[str] = "orchestore-catalog"
+    conn_type: ClassVar[str] = "orchestorecatalog"
     default_conn_name: ClassVar[str] = "orchestore_catalog_default"
-    hook_name: ClassVar[str] = HOOK_CLASSES["orchestore-catalog"][1]
+    hook_name: ClassVar[str] = HOOK_CLASSES["orchestorecatalog"][1]
 
     def test_connection(self) -> tuple[bool, str]:
         """Query the catalog's database, and list the artifact root when one is set."""

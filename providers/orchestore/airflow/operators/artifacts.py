@@ -1,6 +1,6 @@
 """Log the data at any URL as a versioned store:// artifact in the catalog a connection names.
 
-The ``orchestore-catalog`` connection holds the catalog's database URL, the artifact root the
+The ``orchestorecatalog`` connection holds the catalog's database URL, the artifact root the
 bytes are written to and (``artifact_conn_id``) the connection whose credentials write there.
 The bytes are stored once per content (content-addressed), so re-logging unchanged data only
 records a new version and moves the tag.
