@@ -16,8 +16,12 @@ export GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT := false
 
 .PHONY: demo test test-core test-airflow test-prefect lint system-deps venvs clean bench
 
-demo: $(VENV)/core/.synced
+# The core round trips and the CLI, then one example DAG under `airflow dags test` and the
+# example Prefect flows, each against local servers it starts and stops.
+demo: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
 	$(VENV)/core/bin/python examples/demo.py
+	$(VENV)/airflow/bin/python examples/airflow/run_demo.py
+	$(VENV)/prefect/bin/python examples/prefect/run_demo.py
 
 test: lint test-core test-airflow test-prefect
 
