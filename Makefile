@@ -25,7 +25,7 @@ demo: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
 
 test: lint test-core test-airflow test-prefect
 
-# Side-by-side benchmarks against the raw SDKs and rclone (~15 min; BENCH_SCALE=quick: ~2 min);
+# Side-by-side benchmarks against the raw SDKs and rclone (~12 min; BENCH_SCALE=quick: ~4 min);
 # the airflow and prefect venvs give the import-time and Airflow-hook rows.
 bench: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
 	$(VENV)/core/bin/python -m benchmarks.run --output benchmarks/RESULTS.md
