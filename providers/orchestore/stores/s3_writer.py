@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FIXED_PARTS", "S3PartWriter", "md5_etag", "part_size_for"]
 
+#: seconds an abort waits for each part still uploading before aborting the upload
+DISCARD_WAIT = 30.0
 #: parts of the first size; after them the size doubles every GROWTH_PARTS parts
 FIXED_PARTS = 5_000
 GROWTH_PARTS = 2_500
@@ -113,9 +115,9 @@ class S3PartWriter(AtomicWriter):
     def _discard(self) -> None:
         for future in self._pending:
             future.cancel()
-        for future in self._pending:
+        for future in self._pending:  # a running part cannot be cancelled: let it end
             with contextlib.suppress(BaseException):
-                future.result()
+                future.result(timeout=DISCARD_WAIT)  # bounded: the loop may be gone at exit
         self._pending.clear()
         if self._upload_id is not None:
             with contextlib.suppress(Exception):
