@@ -9,12 +9,12 @@ relay 127.0.0.1:<port> to an upstream server, and apply faults from a schedule:
 - ``Stall(after, seconds)``: stop relaying for ``seconds`` (a hung server or network);
 - ``Trickle(after, interval)``: from ``after`` on, relay one byte every ``interval`` seconds.
 
-Faults are queued with ``inject()``; each new connection takes the first one waiting. A fault
-that a connection never triggers (it carried fewer bytes than ``after``) goes back to the front
-of the queue, so "reset the next two uploads of more than 256 KiB" survives the small requests
-(HEAD, listing) that share the connection pool. ``always()`` applies one fault to every
-connection. The proxy counts connections, bytes, faults fired, and every HTTP request line it
-relays upstream (``requests``), so a test sees how many attempts a client made.
+Faults are queued with ``inject()``. The first one waiting is taken by the first connection
+whose stream is about to cross its ``after`` in its direction, so "reset the next two uploads
+of more than 256 KiB" ignores the small requests (HEAD, listing) and idle pooled connections
+around them. ``always()`` applies one fault to every connection. The proxy counts
+connections, bytes, faults fired, and every HTTP request line it relays upstream
+(``requests``), so a test sees how many attempts a client made.
 """
 
 from __future__ import annotations
@@ -180,8 +180,7 @@ class FaultProxy(ManagedServer):
             except OSError:
                 return
             with self._lock:
-                fault = self._always or (self._queue.popleft() if self._queue else None)
-                link = _Link(self.connections, fault)
+                link = _Link(self.connections, self._always)
                 self._links.append(link)
                 self.connections += 1
             threading.Thread(target=self._serve, args=(client, link), daemon=True).start()
@@ -191,7 +190,6 @@ class FaultProxy(ManagedServer):
             upstream = socket.create_connection(self.upstream, timeout=60)
         except OSError:
             _reset(client)
-            self._requeue(link)
             return
         client.settimeout(None)
         upstream.settimeout(None)
@@ -209,14 +207,15 @@ class FaultProxy(ManagedServer):
         for sock in (client, upstream):
             with contextlib.suppress(OSError):
                 sock.close()
-        self._requeue(link)
 
-    def _requeue(self, link: _Link) -> None:
-        """A fault this connection never triggered waits for the next connection."""
-        fault = link.fault
-        if fault is not None and not link.fired and fault is not self._always:
-            with self._lock:
-                self._queue.appendleft(fault)
+    def _claim(self, link: _Link, direction: Direction, end: int) -> Fault | None:
+        """The queued fault this chunk (ending at stream offset ``end``) triggers, if any."""
+        with self._lock:
+            head = self._queue[0] if self._queue else None
+            if head is None or head.direction != direction or end <= head.after:
+                return None
+            link.fault = self._queue.popleft()
+            return link.fault
 
     def _pump(
         self, source: socket.socket, sink: socket.socket, link: _Link, direction: Direction
@@ -242,6 +241,8 @@ class FaultProxy(ManagedServer):
     def _relay(self, chunk: bytes, sink: socket.socket, link: _Link, direction: Direction) -> bool:
         """Send ``chunk`` on, applying the link's fault; False when the link was torn down."""
         fault, start = link.fault, link.counts[direction]
+        if fault is None and not link.fired:
+            fault = self._claim(link, direction, start + len(chunk))
         link.counts[direction] += len(chunk)
         with self._lock:
             self.bytes[direction] += len(chunk)
