@@ -96,9 +96,10 @@ def test_a_store_reporting_no_digest_is_re_read(tmp_path: Path) -> None:
     source.write_bytes(os.urandom(3 * MiB))
     target = tmp_path / "out" / "small.bin"
     store = FlippingFileStore(parse_url(str(tmp_path / "out")))
-    with pytest.raises(ChecksumMismatchError, match="the copy was removed"):
+    with pytest.raises(ChecksumMismatchError, match="the copy was removed") as caught:
         orchestore.copy(source, DataItem(parse_url(str(target)), store))
     assert os.listdir(tmp_path / "out") == []
+    assert caught.value.algorithm == "crc32"  # no digest reported: a cheap read-back check
 
 
 def test_checksum_false_skips_the_verification(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import hashlib
 import os
 
 from orchestore.stores.s3_writer import FIXED_PARTS, md5_etag, part_size_for
-from orchestore.transfer.checksums import PartedMD5
+from orchestore.transfer.checksums import CRC32, PartedMD5
 
 MiB = 1024 * 1024
 
@@ -50,3 +50,10 @@ def test_md5_etags() -> None:
     assert md5_etag('"0123456789ABCDEF0123456789abcdef"') == "0123456789abcdef0123456789abcdef"
     assert md5_etag('"0123456789abcdef0123456789abcdef-12"') is not None
     assert md5_etag("W/opaque-etag") is None and md5_etag(None) is None
+
+
+def test_crc32_never_claims_to_match_a_store_digest() -> None:
+    digest = CRC32()
+    digest.update(b"hello")
+    assert digest.hexdigest() == "3610a686" and digest.size == 5
+    assert digest.matches("3610a686") is None and digest.fresh().size == 0

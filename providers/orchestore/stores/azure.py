@@ -412,6 +412,10 @@ class AzureStore(FsspecStore):
             url=str(url),
         )
 
+    def reports_md5(self, url: StoreURL, size: int | None) -> bool:
+        """Only a Put Blob gets a Content-MD5: blobs up to PUT_BLOB_LIMIT (see _BlobFile)."""
+        return size is not None and size <= PUT_BLOB_LIMIT
+
     def reported_digest(self, url: StoreURL) -> str | None:
         """Content-MD5 as hex: Azure computes it for blobs uploaded in one Put Blob; a blob
         committed from a block list has none unless its writer set it (then: None)."""

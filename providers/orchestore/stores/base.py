@@ -292,6 +292,12 @@ class Store(ABC):
         """
         return None
 
+    def reports_md5(self, url: StoreURL, size: int | None) -> bool:
+        """Whether an object of ``size`` bytes written through ``open_writer`` gets an MD5 from
+        ``reported_digest``: a copy is then verified by comparing digests, otherwise by reading
+        it back (with a cheaper checksum)."""
+        return False
+
     def digest_part_size(self, url: StoreURL) -> int | None:
         """Bytes per part of an object this store writes through ``open_writer``, when its
         reported digest combines per-part MD5s (S3 multipart ETags); None: the whole MD5."""

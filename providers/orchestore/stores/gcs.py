@@ -271,6 +271,10 @@ class GCSStore(FsspecStore):
             except FileNotFoundError:
                 raise self._missing_in_copy(source, target) from None
 
+    def reports_md5(self, url: StoreURL, size: int | None) -> bool:
+        """GCS computes md5Hash for every object uploaded in one piece or resumably."""
+        return True
+
     def reported_digest(self, url: StoreURL) -> str | None:
         """``md5Hash`` as hex (composite objects have only a CRC32C: None)."""
         self.require_key(url)

@@ -380,6 +380,10 @@ class S3Store(FsspecStore):
         with self.translated(url):
             return md5_etag(self.fs.info(self.fs_path(url)).get("ETag"))
 
+    def reports_md5(self, url: StoreURL, size: int | None) -> bool:
+        """The ETag of what open_writer wrote is an MD5 (unless SSE-KMS/C: then a read-back)."""
+        return True
+
     def digest_part_size(self, url: StoreURL) -> int | None:
         """open_writer uploads parts of ``upload_part_size`` (up to 39 GiB: S3PartWriter), so
         the ETag of what it wrote combines the MD5s of slices of that size."""

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from orchestore.credentials.base import CredentialsModel
 from orchestore.errors import AlreadyExistsError, InvalidURLError, NotFoundError
 from orchestore.stores.base import FileStat
-from orchestore.transfer.checksums import ALGORITHM
 from orchestore.transfer.objects import CopyJob, CopyOutcome, copy_one, unchanged
 from orchestore.transfer.progress import ProgressCallback, ProgressMeter, TransferSummary
 from orchestore.urls import StoreURL, parse_url
@@ -76,7 +75,7 @@ def copy(
         bytes=sum(outcome.bytes for outcome in outcomes),
         seconds=time.monotonic() - started,
         checksums_verified=verified,
-        checksum=ALGORITHM if verified else None,
+        checksum="+".join(sorted({o.algorithm for o in outcomes if o.algorithm})) or None,
     )
 
 

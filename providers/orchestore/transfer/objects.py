@@ -10,7 +10,14 @@ from datetime import datetime
 
 from orchestore.errors import ChecksumMismatchError, StoreUnavailableError
 from orchestore.stores.base import FileStat, Store
-from orchestore.transfer.checksums import ALGORITHM, PartedMD5, digest_of_stream, verify_copy
+from orchestore.transfer.checksums import (
+    ALGORITHM,
+    CRC32,
+    Digest,
+    PartedMD5,
+    digest_of_stream,
+    verify_copy,
+)
 from orchestore.transfer.progress import ProgressMeter
 from orchestore.transfer.streaming import reads_ranges, stream_object
 from orchestore.urls import StoreURL
@@ -43,14 +50,16 @@ class CopyOutcome:
     bytes: int = 0
     verified: bool = False
     skipped: bool = False
+    #: the checksum's algorithm when verified
+    algorithm: str | None = None
 
 
 def copy_one(job: CopyJob, *, checksum: bool, meter: ProgressMeter) -> CopyOutcome:
     """Copy ``job``'s object; the destination appears complete and verified, or not at all."""
     if job.server_side:
         return _server_side(job, checksum=checksum, meter=meter)
-    digest = PartedMD5(job.target.digest_part_size(job.target_url)) if checksum else None
     size = job.source_stat.size if job.source_stat is not None else None
+    digest = _digest_for(job, size) if checksum else None
     copied, reported = stream_object(
         job.source,
         job.source_url,
@@ -64,7 +73,15 @@ def copy_one(job: CopyJob, *, checksum: bool, meter: ProgressMeter) -> CopyOutco
     if digest is None:
         return CopyOutcome(bytes=copied)
     verify_copy(job.target, job.target_url, digest, reported=reported)
-    return CopyOutcome(bytes=copied, verified=True)
+    return CopyOutcome(bytes=copied, verified=True, algorithm=digest.algorithm)
+
+
+def _digest_for(job: CopyJob, size: int | None) -> Digest:
+    """An MD5 shaped like the one the destination will report, or a CRC-32 when it will
+    report none (the copy is read back: both passes should be cheap)."""
+    if job.target.reports_md5(job.target_url, size):
+        return PartedMD5(job.target.digest_part_size(job.target_url))
+    return CRC32()
 
 
 def _check_source_unchanged(job: CopyJob) -> None:
@@ -104,7 +121,7 @@ def _server_side(job: CopyJob, *, checksum: bool, meter: ProgressMeter) -> CopyO
             expected=before,
             actual=after,
         )
-    return CopyOutcome(bytes=size, verified=True)
+    return CopyOutcome(bytes=size, verified=True, algorithm=ALGORITHM)
 
 
 def unchanged(job: CopyJob) -> bool:
@@ -133,7 +150,7 @@ def _compare_with_source(job: CopyJob, reported: str) -> bool | None:
     if job.source.local_path(job.source_url) is None and job.source.family != "memory":
         return None
     with job.source.open_reader(job.source_url) as reader:
-        digest = digest_of_stream(reader, job.target.digest_part_size(job.target_url))
+        digest = digest_of_stream(reader, PartedMD5(job.target.digest_part_size(job.target_url)))
     return digest.matches(reported)
 
 

@@ -30,7 +30,7 @@ from orchestore.stores.base import Store
 from orchestore.urls import StoreURL
 
 if TYPE_CHECKING:
-    from orchestore.transfer.checksums import PartedMD5
+    from orchestore.transfer.checksums import Digest
     from orchestore.transfer.progress import ProgressMeter
 
 __all__ = ["CHUNK", "QUEUE_DEPTH", "RANGED_FAMILIES", "read_into", "reads_ranges", "stream_object"]
@@ -111,7 +111,7 @@ def ranged_chunks(store: Store, url: StoreURL, size: int) -> Chunks:
 class _Pump(threading.Thread):
     """Produces, hashes and queues the source's chunks; queues its exception if it fails."""
 
-    def __init__(self, chunks: Chunks, digest: PartedMD5 | None, handoff: queue.Queue[Any]) -> None:
+    def __init__(self, chunks: Chunks, digest: Digest | None, handoff: queue.Queue[Any]) -> None:
         super().__init__(name="orchestore-transfer-reader", daemon=True)
         self._chunks, self._digest, self._handoff = chunks, digest, handoff
         self.stop = threading.Event()
@@ -147,7 +147,7 @@ def stream_object(
     target_url: StoreURL,
     *,
     size: int | None,
-    digest: PartedMD5 | None,
+    digest: Digest | None,
     meter: ProgressMeter,
 ) -> tuple[int, str | None]:
     """Copy one object through this process.
@@ -172,7 +172,7 @@ def _copy_small(
     size: int,
     target: Store,
     target_url: StoreURL,
-    digest: PartedMD5 | None,
+    digest: Digest | None,
     meter: ProgressMeter,
 ) -> tuple[int, str | None]:
     """One GET and one PUT: what a prefix of many small objects is made of."""
@@ -190,7 +190,7 @@ def _pump_to(
     chunks: Chunks,
     target: Store,
     target_url: StoreURL,
-    digest: PartedMD5 | None,
+    digest: Digest | None,
     meter: ProgressMeter,
 ) -> tuple[int, str | None]:
     handoff: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
