@@ -14,6 +14,7 @@ import pytest
 import orchestore
 from orchestore import ChecksumMismatchError, DataItem
 from orchestore.credentials import AzureCredentials
+from orchestore.stores.azure import AzureStore
 from orchestore.stores.base import AtomicWriter
 from orchestore.stores.file import FileStore
 from orchestore.stores.s3 import S3Store
@@ -159,3 +160,31 @@ def test_small_azure_blobs_are_verified_by_the_md5_azure_answers(
     assert sorted(r.method for r in during if "/md5-" in r.path) == ["PUT", "PUT"]  # no re-read
     blob = orchestore.get_dataitem(folder + "a", credentials)
     assert blob.store.reported_digest(blob.store_url) is not None
+
+
+class FlippingAzureStore(AzureStore):
+    """An Azure store on the real Azurite whose block uploads arrive with one byte flipped."""
+
+    def open_writer(self, url: StoreURL) -> AtomicWriter:
+        return _FlippingWriter(super().open_writer(url), 5 * MiB + 7)
+
+
+def test_a_corrupted_azure_block_blob_is_caught_by_its_read_back(
+    azurite: AzuriteServer, azurite_container: str, tmp_path: Path
+) -> None:
+    credentials = AzureCredentials(
+        account_name=azurite.account_name,
+        account_key=azurite.account_key,
+        blob_endpoint=azurite.blob_endpoint,
+    )
+    source = tmp_path / "blocks.bin"
+    _write_file(source, 9 * MiB)  # above one Put Blob: no Content-MD5, read back in ranges
+    url = parse_url(f"az://{azurite_container}/flip-{os.urandom(4).hex()}/blocks.bin")
+    store = FlippingAzureStore(url.with_path(""), credentials)
+    try:
+        with pytest.raises(ChecksumMismatchError) as caught:
+            orchestore.copy(source, DataItem(url, store))
+        assert caught.value.algorithm == "crc32"
+        assert not store.exists(url)
+    finally:
+        store.close()
