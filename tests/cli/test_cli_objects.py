@@ -58,8 +58,8 @@ def test_cp_chain_across_schemes_keeps_the_bytes(
         assert result.returncode == 0, (src, dst, result.stderr)
         report = json.loads(result.stdout)
         assert report["bytes"] == PAYLOAD_SIZE and report["objects"] == 1
-        # an MD5 where the destination reports one (s3, gs), else a CRC-32 of a read-back
-        algorithm = "md5" if dst.startswith(("s3://", "gs://")) else "crc32"
+        # an MD5 where the destination reports one (s3, az, gs), else a CRC-32 of a read-back
+        algorithm = "md5" if dst.startswith(("s3://", "az://", "gs://")) else "crc32"
         assert report["checksum"] == algorithm and report["checksums_verified"] == 1
     assert (tmp_path / "back.bin").read_bytes() == payload
 

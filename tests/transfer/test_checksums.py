@@ -42,6 +42,7 @@ class _FlippingWriter(AtomicWriter):
 
     def _commit(self) -> None:
         self._inner.close()
+        self.reported_digest = self._inner.reported_digest  # what the server answered
 
     def _discard(self) -> None:
         self._inner.abort()
@@ -169,7 +170,35 @@ class FlippingAzureStore(AzureStore):
         return _FlippingWriter(super().open_writer(url), 5 * MiB + 7)
 
 
-def test_a_corrupted_azure_block_blob_is_caught_by_its_read_back(
+def test_a_corrupted_azure_block_blob_is_caught_by_its_block_md5s(
+    azurite: AzuriteServer, azurite_container: str, tmp_path: Path
+) -> None:
+    """The writer sends each block with the MD5 of what it was given (Azure checks it) and
+    reports their composite; the engine's own composite of the source differs: no read-back."""
+    credentials = AzureCredentials(
+        account_name=azurite.account_name,
+        account_key=azurite.account_key,
+        blob_endpoint=azurite.blob_endpoint,
+    )
+    source = tmp_path / "blocks.bin"
+    _write_file(source, 19 * MiB)  # three blocks, the flipped byte in the first
+    url = parse_url(f"az://{azurite_container}/flip-{os.urandom(4).hex()}/blocks.bin")
+    store = FlippingAzureStore(url.with_path(""), credentials)
+    before = len(azurite.requests(settle=True))
+    try:
+        with pytest.raises(ChecksumMismatchError) as caught:
+            orchestore.copy(source, DataItem(url, store))
+        assert caught.value.algorithm == "md5"
+        assert caught.value.actual is not None and caught.value.actual.endswith("-3")
+        assert not store.exists(url)
+        during = azurite.requests(settle=True)[before:]
+        assert [r for r in during if "/flip-" in r.path and r.method == "GET"] == []
+        assert sum(r.method == "PUT" and "blockid=" in r.path for r in during) == 3
+    finally:
+        store.close()
+
+
+def test_an_intact_azure_block_blob_is_verified_without_a_read_back(
     azurite: AzuriteServer, azurite_container: str, tmp_path: Path
 ) -> None:
     credentials = AzureCredentials(
@@ -178,13 +207,12 @@ def test_a_corrupted_azure_block_blob_is_caught_by_its_read_back(
         blob_endpoint=azurite.blob_endpoint,
     )
     source = tmp_path / "blocks.bin"
-    _write_file(source, 9 * MiB)  # above one Put Blob: no Content-MD5, read back in ranges
-    url = parse_url(f"az://{azurite_container}/flip-{os.urandom(4).hex()}/blocks.bin")
-    store = FlippingAzureStore(url.with_path(""), credentials)
-    try:
-        with pytest.raises(ChecksumMismatchError) as caught:
-            orchestore.copy(source, DataItem(url, store))
-        assert caught.value.algorithm == "crc32"
-        assert not store.exists(url)
-    finally:
-        store.close()
+    _write_file(source, 17 * MiB + 3)
+    url = f"az://{azurite_container}/intact-{os.urandom(4).hex()}/blocks.bin"
+    before = len(azurite.requests(settle=True))
+    summary = orchestore.copy(source, url, dst_credentials=credentials)
+    during = azurite.requests(settle=True)[before:]
+    assert (summary.checksums_verified, summary.checksum) == (1, "md5")
+    assert [r for r in during if "/intact-" in r.path and r.method == "GET"] == []
+    copied = orchestore.get_dataitem(url, credentials)
+    assert copied.get() == source.read_bytes()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import io
 import os
 import socket
 import subprocess
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 from azure.identity.aio import ClientSecretCredential, DefaultAzureCredential
 from azure.storage.blob import (
     AccountSasPermissions,
@@ -32,6 +35,7 @@ from azure.storage.blob import (
 
 import orchestore
 from orchestore import (
+    ChecksumMismatchError,
     CredentialsError,
     InvalidURLError,
     NotFoundError,
@@ -39,7 +43,8 @@ from orchestore import (
     StoreUnavailableError,
 )
 from orchestore.credentials import AzureCredentials
-from orchestore.stores.azure import AzureStore
+from orchestore.stores.azure import MAX_CONCURRENCY, UPLOAD_BLOCK, AzureStore
+from orchestore.stores.azure_writer import _stage_block, composite_md5
 from orchestore.urls import parse_url
 from tests.servers.azurite import ACCOUNT_KEY, ACCOUNT_NAME, AzuriteServer
 
@@ -387,9 +392,10 @@ def test_failed_large_write_leaves_no_blob_and_no_staged_blocks(
     item = orchestore.get_dataitem(folder + "big.bin", key_credentials)
     before = len(azurite.requests(settle=True))
     with pytest.raises(RuntimeError, match="source failed"), item.open("wb") as writer:
-        writer.write(os.urandom(BLOCK + 1))  # more than a block: blocks reach the server
+        # more blocks than are in flight at once: the first ones surely reach the server
+        writer.write(os.urandom((MAX_CONCURRENCY + 2) * UPLOAD_BLOCK))
         raise RuntimeError("source failed")
-    staged = [r for r in azurite.requests(settle=True)[before:] if "comp=block&" in r.path]
+    staged = [r for r in azurite.requests(settle=True)[before:] if "blockid=" in r.path]
     assert staged, "the test must stage blocks to be meaningful"
     assert not item.exists()
     assert _blob_names(azurite, container, prefix) == []  # not even an uncommitted blob
@@ -421,6 +427,47 @@ def test_large_write_commits_blocks_on_close(
         reader.seek(BLOCK - 10)
         assert reader.read(20) == data[BLOCK - 10 : BLOCK + 10]
     assert item.get(offset=len(data) - 5) == data[-5:]
+
+
+def _md5(data: bytes) -> bytes:
+    return hashlib.md5(data, usedforsecurity=False).digest()
+
+
+def test_blocks_carry_md5s_azure_checks_and_the_writer_reports_their_composite(
+    azurite: AzuriteServer, key_credentials: AzureCredentials, folder: str
+) -> None:
+    data = os.urandom(5 * UPLOAD_BLOCK + 777)
+    item = orchestore.get_dataitem(folder + "composite.bin", key_credentials)
+    before = len(azurite.requests(settle=True))
+    with item.open("wb") as writer:
+        for start in range(0, len(data), 3_000_000):  # writes that straddle the blocks
+            writer.write(data[start : start + 3_000_000])
+    during = azurite.requests(settle=True)[before:]
+    slices = [data[at : at + UPLOAD_BLOCK] for at in range(0, len(data), UPLOAD_BLOCK)]
+    assert writer.reported_digest == composite_md5([_md5(s) for s in slices])
+    staged = [r for r in during if r.method == "PUT" and "blockid=" in r.path]
+    assert len(staged) == 6 and all(r.status == 201 for r in staged)
+    assert sum("comp=blocklist" in r.path for r in during) == 1
+    assert item.get() == data
+    assert item.stat().content_type == "application/octet-stream"
+
+
+def test_azure_rejects_a_block_whose_bytes_do_not_match_its_md5(
+    key_credentials: AzureCredentials, folder: str
+) -> None:
+    url = parse_url(folder + "rejected.bin")
+    item = orchestore.get_dataitem(url, key_credentials)
+    store = item.store
+    assert isinstance(store, AzureStore)
+    blob = store.fs.service_client.get_blob_client(url.bucket, url.path)
+    body = b"the bytes that arrive" * 1000
+    wrong = _md5(body + b"!")
+    with pytest.raises(HttpResponseError) as caught:
+        store._run(_stage_block(blob, "block-0000001", io.BytesIO(body), len(body), wrong))
+    assert caught.value.status_code == 400
+    with pytest.raises(ChecksumMismatchError, match="arrived changed"), store.translated(url):
+        raise caught.value
+    store._run(_stage_block(blob, "block-0000001", io.BytesIO(body), len(body), _md5(body)))
 
 
 # -- server-side copy -------------------------------------------------------------------------

@@ -8,12 +8,15 @@ paths work the same with each. What this module adds to adlfs, and why:
   model alone and handed to adlfs; the values adlfs read from the environment are dropped.
   Only ``use_ambient_identity=True`` selects DefaultAzureCredential, explicitly.
 - Bounded memory: adlfs's default concurrency (fsspec's batch size) buffers nearly the whole
-  object. Here uploads stage 16 MiB blocks; reads fetch the request plus READ_BLOCK (8 MiB) in
-  2 MiB chunks, at most MAX_CONCURRENCY in flight, written straight into one buffer. Measured:
-  a 256 MiB (or 1 GiB) round trip through open() grows peak RSS by ~50-65 MiB. The price of
-  16 MiB blocks: Azure's 50,000-block limit caps one blob written here at ~781 GiB.
-- Atomic writes: blocks are staged as the writer fills and committed on a clean close only; a
-  failed write deletes the uncommitted blob it staged, so nothing partial is ever visible.
+  object. Here open_writer stages 8 MiB blocks, MAX_CONCURRENCY in flight while the next
+  fills (AzureBlockWriter; adlfs's own files, opened through ``fs``, stage 16 MiB); reads
+  fetch the request plus READ_BLOCK (8 MiB) in 2 MiB chunks, at most MAX_CONCURRENCY in
+  flight, written straight into one buffer. Measured: a 256 MiB (or 1 GiB) round trip
+  through open() grows peak RSS by ~50-65 MiB.
+- Atomic, verified writes: blocks are staged with their MD5 (Azure checks each on arrival) and
+  committed on a clean close only; a failed write deletes the uncommitted blob it staged, so
+  nothing partial is ever visible. The writer reports the composite of the block MD5s, which
+  the transfer engine compares with its own: no read-back (see stores/azure_writer.py).
 - Server-side copies (Copy Blob from URL), waited for until the copy completes.
 - Retry policy: Azure's (dropped connections, timeouts, 408, 5xx) but bounded and quick, set by
   the store option ``retry`` (a RetryPolicy): by default 4 attempts, waiting 0.5 s, 1 s, 2 s
@@ -49,6 +52,7 @@ from fsspec.asyn import sync, sync_wrapper
 
 from orchestore.credentials.azure import AzureCredentials, parse_connection_string
 from orchestore.errors import (
+    ChecksumMismatchError,
     CredentialsError,
     InvalidURLError,
     NotFoundError,
@@ -56,7 +60,13 @@ from orchestore.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
-from orchestore.stores.base import FileStat, guess_content_type, reported_content_type
+from orchestore.stores.azure_writer import AzureBlockWriter
+from orchestore.stores.base import (
+    AtomicWriter,
+    FileStat,
+    guess_content_type,
+    reported_content_type,
+)
 from orchestore.stores.fsspec_store import FsspecStore, _FsspecWriter
 from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
@@ -79,6 +89,8 @@ DOWNLOAD_CHUNK = 2 * 1024 * 1024
 #: blobs up to this size are written with one Put Blob (the SDK sends its body as raw bytes,
 #: which aiohttp refuses to do quietly above 1 MiB); larger ones as staged blocks
 PUT_BLOB_LIMIT = 1024 * 1024
+#: bytes per staged block of open_writer (AzureBlockWriter), MAX_CONCURRENCY of them in flight
+UPLOAD_BLOCK = 8 * 1024 * 1024
 #: seconds to wait for a server-side copy Azure reports as pending
 COPY_TIMEOUT = 600.0
 _GENERIC_TYPE = "application/octet-stream"
@@ -413,12 +425,19 @@ class AzureStore(FsspecStore):
         )
 
     def reports_md5(self, url: StoreURL, size: int | None) -> bool:
-        """Only a Put Blob gets a Content-MD5: blobs up to PUT_BLOB_LIMIT (see _BlobFile)."""
-        return size is not None and size <= PUT_BLOB_LIMIT
+        """What open_writer wrote is answered with an MD5: a Put Blob's Content-MD5, or the
+        composite of the blocks' MD5s Azure checked on arrival (AzureBlockWriter)."""
+        return True
+
+    def digest_part_size(self, url: StoreURL) -> int | None:
+        """open_writer stages UPLOAD_BLOCK blocks (up to 312 GiB: AzureBlockWriter), so its
+        composite digest combines the MD5s of slices of that size."""
+        return UPLOAD_BLOCK
 
     def reported_digest(self, url: StoreURL) -> str | None:
         """Content-MD5 as hex: Azure computes it for blobs uploaded in one Put Blob; a blob
-        committed from a block list has none unless its writer set it (then: None)."""
+        committed from a block list has none (then: None; AzureBlockWriter answers its commit
+        with the composite of its blocks' MD5s instead)."""
         self.require_key(url)
         with self.translated(url):
             settings = self.fs.info(self.fs_path(url)).get("content_settings")
@@ -432,6 +451,19 @@ class AzureStore(FsspecStore):
             return self.fs.open(self.fs_path(url), "rb", block_size=READ_BLOCK)
 
     # -- writes and copies --------------------------------------------------------------------
+    def open_writer(self, url: StoreURL) -> AtomicWriter:
+        """Blocks upload while the next one fills (AzureBlockWriter); atomic on close."""
+        self.require_key(url)
+        self._check_account(url)
+        return AzureBlockWriter(
+            url,
+            self,
+            block_size=UPLOAD_BLOCK,
+            parallel=MAX_CONCURRENCY,
+            put_blob_limit=PUT_BLOB_LIMIT,
+            content_settings=self._write_options(url)["content_settings"],
+        )
+
     def _write_options(self, url: StoreURL) -> dict[str, Any]:
         """The blob's Content-Type, from its name (as az CLI and azcopy set it)."""
         return {"content_settings": {"content_type": guess_content_type(url.path) or _GENERIC_TYPE}}
@@ -520,6 +552,13 @@ class AzureStore(FsspecStore):
         code = str(getattr(error_code, "value", error_code) or "no error code")
         if code == "ContainerNotFound":
             return self._missing_container(url)
+        if _md5_refused(code, exc.message):  # a block's transactional MD5 (AzureBlockWriter)
+            return ChecksumMismatchError(
+                "Azure refused a block whose bytes arrived changed (their MD5 is not the one "
+                "sent with them); nothing was committed",
+                url=where,
+                algorithm="md5",
+            )
         if status == 404:
             return NotFoundError(f"no such blob or folder ({code})", url=where)
         if code in _REFUSED_CODES or _AUTHENTICATION_FAILED in (exc.message or ""):
@@ -549,6 +588,13 @@ class AzureStore(FsspecStore):
             return bool(self._run(container.exists()))
         except Exception:
             return True  # cannot tell: keep the original error
+
+
+def _md5_refused(code: str, message: str | None) -> bool:
+    """Azure answers Md5Mismatch; Azurite InvalidOperation "Provided contentMD5 doesn't match"."""
+    if code == "Md5Mismatch":
+        return True
+    return code == "InvalidOperation" and "contentMD5" in (message or "")
 
 
 def _azure_cause(exc: BaseException) -> AzureError | None:
