@@ -552,6 +552,12 @@ class AzureStore(FsspecStore):
         code = str(getattr(error_code, "value", error_code) or "no error code")
         if code == "ContainerNotFound":
             return self._missing_container(url)
+        if code in ("Md5Mismatch", "Crc64Mismatch"):
+            return ChecksumMismatchError(
+                f"Azure refused the upload: the bytes it received do not match their checksum "
+                f"({code}); nothing was written",
+                url=where,
+            )
         if _md5_refused(code, exc.message):  # a block's transactional MD5 (AzureBlockWriter)
             return ChecksumMismatchError(
                 "Azure refused a block whose bytes arrived changed (their MD5 is not the one "
