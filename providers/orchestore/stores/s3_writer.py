@@ -23,6 +23,7 @@ from collections import deque
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+from orchestore.errors import StoreUnavailableError
 from orchestore.stores.base import AtomicWriter
 from orchestore.urls import StoreURL
 
@@ -147,9 +148,23 @@ class S3PartWriter(AtomicWriter):
         return asyncio.run_coroutine_threadsafe(upload, fs.loop)
 
     def _collect_oldest(self) -> None:
+        """The oldest part's answer, waited for at most the retry policy's worst case: a part
+        whose coroutine waits on a dead server (e.g. for a pool slot) must not hang the copy."""
         future = self._pending.popleft()
+        limit = self._store.retry.worst_case_seconds
         with self._store.translated(self.url):
-            self._done.append(future.result())
+            try:
+                answer = future.result(timeout=limit)
+            except TimeoutError:
+                if future.done():  # the part itself failed with a timeout: map it as such
+                    raise
+                future.cancel()
+                raise StoreUnavailableError(
+                    f"a part upload did not finish within {limit:.0f} s (the retry policy's "
+                    "worst case); the upload is aborted",
+                    url=self.url.display(),
+                ) from None
+            self._done.append(answer)
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         with self._store.translated(self.url):
