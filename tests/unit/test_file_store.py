@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 
 import orchestore
 from orchestore import InvalidURLError, NotFoundError, PermissionDeniedError
+from orchestore.stores.file import WRITEBACK_BYTES
 
 
 @pytest.fixture
@@ -61,6 +63,32 @@ def test_write_is_atomic_and_leaves_no_temp_file(tmp_path: Path) -> None:
     writer.close()
     assert (tmp_path / "out.bin").read_bytes() == b"v2 in progress"
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["committed", "aborted"])
+def test_large_writes_are_written_back_while_they_arrive(tmp_path: Path, fails: bool) -> None:
+    """Helper threads write back every WRITEBACK_BYTES; the file is whole (or absent) after."""
+    chunk = os.urandom(4 * 1024 * 1024)
+    chunks = 3 * WRITEBACK_BYTES // len(chunk) + 1
+    item = orchestore.get_dataitem(tmp_path / "big.bin")
+    started: list[threading.Thread] = []
+    writer = item.open("wb")
+    for _ in range(chunks):
+        writer.write(chunk)
+        helper = writer._writeback  # type: ignore[attr-defined]
+        if helper is not None and helper not in started:
+            started.append(helper)
+    assert started, "a write-back must have started to make the test meaningful"
+    if fails:
+        writer.abort()
+        assert list(tmp_path.iterdir()) == []
+    else:
+        writer.close()
+        assert (tmp_path / "big.bin").stat().st_size == chunks * len(chunk)
+        with open(tmp_path / "big.bin", "rb") as written:
+            assert all(written.read(len(chunk)) == chunk for _ in range(chunks))
+        assert [p.name for p in tmp_path.iterdir()] == ["big.bin"]
+    assert not any(t.is_alive() for t in started)  # joined before the descriptor closed
 
 
 def test_written_files_get_normal_permissions(tmp_path: Path) -> None:
