@@ -122,7 +122,8 @@ def test_upload_to_s3_killed_at_40_percent(
     path, digest = payload
     elapsed, killer = _failing_copy(str(path), target, lambda: _kill(server._process))
     tally["faults injected"] += 1
-    assert killer.killed_at is not None and elapsed < POLICY.worst_case_seconds, elapsed
+    # bounded: parts in flight are waited for at most the policy's worst case, then aborted
+    assert killer.killed_at is not None and elapsed < 2 * POLICY.worst_case_seconds, elapsed
     server._process = None
     server._clients.clear()
     server.start()  # a new, empty moto on another port
