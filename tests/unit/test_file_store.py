@@ -11,7 +11,7 @@ import pytest
 
 import orchestore
 from orchestore import InvalidURLError, NotFoundError, PermissionDeniedError
-from orchestore.stores.file import WRITEBACK_BYTES
+from orchestore.stores.file import WRITE_PIECE, WRITEBACK_BYTES
 
 
 @pytest.fixture
@@ -89,6 +89,14 @@ def test_large_writes_are_written_back_while_they_arrive(tmp_path: Path, fails: 
             assert all(written.read(len(chunk)) == chunk for _ in range(chunks))
         assert [p.name for p in tmp_path.iterdir()] == ["big.bin"]
     assert not any(t.is_alive() for t in started)  # joined before the descriptor closed
+
+
+def test_writes_and_appends_larger_than_one_write_call_arrive_whole(tmp_path: Path) -> None:
+    first, more = os.urandom(3 * WRITE_PIECE + 5), os.urandom(2 * WRITE_PIECE + 1)
+    item = orchestore.get_dataitem(tmp_path / "pieces.bin")
+    item.put(first)
+    item.put(more, append=True)
+    assert (tmp_path / "pieces.bin").read_bytes() == first + more
 
 
 def test_written_files_get_normal_permissions(tmp_path: Path) -> None:

@@ -40,6 +40,9 @@ TEMP_SUFFIX = ".orchestore-tmp"
 _KERNEL_CHUNK = 64 * 1024 * 1024
 #: bytes written between two background write-backs of a file being written
 WRITEBACK_BYTES = 32 * 1024 * 1024
+#: bytes per write() call: measured on this machine (Linux 6.18, ext4), 256 MiB written in
+#: 4 MiB calls took 0.63 s and in 1 or 2 MiB calls 0.05 s (the kernel's large-folio path)
+WRITE_PIECE = 1024 * 1024
 
 
 def _read_umask() -> int:
@@ -109,7 +112,7 @@ class _FileWriter(AtomicWriter):
     def _write(self, data: memoryview) -> None:
         with _translated(self.url):
             while data:
-                written = os.write(self._fd, data)
+                written = os.write(self._fd, data[:WRITE_PIECE])
                 data = data[written:]
                 self._unsynced += written
         if self._unsynced >= WRITEBACK_BYTES:
@@ -232,7 +235,7 @@ class FileStore(Store):
                 previous_size = os.fstat(fd).st_size
                 try:
                     while view:
-                        view = view[os.write(fd, view) :]
+                        view = view[os.write(fd, view[:WRITE_PIECE]) :]
                 except BaseException:
                     os.ftruncate(fd, previous_size)
                     raise
