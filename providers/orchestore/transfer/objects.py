@@ -60,20 +60,70 @@ def copy_one(job: CopyJob, *, checksum: bool, meter: ProgressMeter) -> CopyOutco
         return _server_side(job, checksum=checksum, meter=meter)
     size = job.source_stat.size if job.source_stat is not None else None
     digest = _digest_for(job, size) if checksum else None
+    source_md5 = _plain_md5(job.source.reported_digest(job.source_url)) if checksum else None
+    # The source's own MD5 catches bytes corrupted on their way FROM the source (the
+    # destination's digest only proves it stored what was read): it needs the stream's whole
+    # MD5, hashed beside the destination-shaped digest when that one is not it.
+    whole = None if source_md5 is None or _gives_whole_md5(digest, size) else PartedMD5()
     copied, reported = stream_object(
         job.source,
         job.source_url,
         job.target,
         job.target_url,
         size=size,
-        digest=digest,
+        digest=_Both(digest, whole) if whole is not None else digest,  # type: ignore[arg-type]
         meter=meter,
     )
     _check_source_unchanged(job)
     if digest is None:
         return CopyOutcome(bytes=copied)
+    if source_md5 is not None:
+        _check_against_source(job, source_md5, whole or digest)
     verify_copy(job.target, job.target_url, digest, reported=reported)
-    return CopyOutcome(bytes=copied, verified=True, algorithm=digest.algorithm)
+    same = whole is None or whole.algorithm == digest.algorithm
+    algorithm = digest.algorithm if same else f"{digest.algorithm}+{whole.algorithm}"
+    return CopyOutcome(bytes=copied, verified=True, algorithm=algorithm)
+
+
+class _Both:
+    """Feeds one stream to two digests (``stream_object`` only calls ``update``)."""
+
+    def __init__(self, first: Digest, second: Digest) -> None:
+        self._digests = (first, second)
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        for digest in self._digests:
+            digest.update(data)
+
+
+def _plain_md5(reported: str | None) -> str | None:
+    """A store's digest when it is the plain MD5 of the object (a multipart ETag's depends
+    on part sizes this process does not know)."""
+    return None if reported is None or "-" in reported else reported.strip('"').lower()
+
+
+def _gives_whole_md5(digest: Digest | None, size: int | None) -> bool:
+    """Whether ``digest`` will hold the stream's plain MD5 (not hashed per part, or one part)."""
+    if not isinstance(digest, PartedMD5):
+        return False
+    return digest.part_size is None or (size is not None and size <= digest.part_size)
+
+
+def _check_against_source(job: CopyJob, source_md5: str, streamed: Digest) -> None:
+    """The bytes read must be the bytes the source stores; otherwise the copy is removed."""
+    assert isinstance(streamed, PartedMD5)
+    actual = streamed.whole()
+    if actual is None or actual == source_md5:
+        return
+    job.target.delete(job.target_url)
+    raise ChecksumMismatchError(
+        f"the bytes read from the source have {ALGORITHM} {actual}, the source reports "
+        f"{source_md5}; the copy was removed",
+        url=job.source_url.display(),
+        algorithm=ALGORITHM,
+        expected=source_md5,
+        actual=actual,
+    )
 
 
 def _digest_for(job: CopyJob, size: int | None) -> Digest:
