@@ -1,9 +1,11 @@
 """DataStoreHook: DataItem operations on any URL, with credentials from an Airflow connection.
 
 The hook is thin: the URL's scheme picks the store, the connection supplies the credentials
-(orchestore.airflow.connections), and the core does the work. Each hook instance keeps its
-own StoreManager, so one client per endpoint is built and reused across the hook's calls and
-released by ``close()``; connections and credentials are looked up once per hook.
+(orchestore.airflow.connections), and the core does the work. Stores come from the process's
+``default_manager()``: one client per (store, endpoint, credentials) per process, shared by
+every hook, operator and ``get_dataitem`` call, because building a cloud client costs far
+more than a small request (a new S3 client per hook made 1 KiB operations ~50x slower).
+Connections and credentials are looked up once per hook.
 
 ``ds://<conn_id>/<path>`` URLs (MLRun's datastore-profile form) name the connection in the
 URL: the connection's root (a ``root`` extra, else its bucket/container field) plus the path
@@ -26,7 +28,7 @@ from orchestore.credentials.base import CredentialsModel
 from orchestore.credentials.resolver import credentials_model, resolve_credentials
 from orchestore.errors import CredentialsError, InvalidURLError, NotFoundError, OrchestoreError
 from orchestore.items import DataItem
-from orchestore.manager import StoreManager
+from orchestore.manager import default_manager
 from orchestore.stores.base import FileStat
 from orchestore.urls import StoreURL, parse_url
 
@@ -52,7 +54,7 @@ class DataStoreHook(BaseHook):
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conn_id = conn_id
-        self._manager = StoreManager()
+        self._manager = default_manager()
         self._sources: dict[str, ConnectionSource] = {}
         self._credentials: dict[tuple[str, str], CredentialsModel | None] = {}
         self._lock = threading.Lock()
@@ -232,8 +234,7 @@ class DataStoreHook(BaseHook):
         return f"listed {item.url}"
 
     def close(self) -> None:
-        """Release the clients this hook built."""
-        self._manager.close()
+        """Nothing to release: the clients are the process's shared ones (closed at exit)."""
 
 
 def _join(root: str, path: str) -> str:

@@ -26,7 +26,7 @@ PROGRESS_EVERY: Final = 5.0
 @contextmanager
 def store_hook(conn_id: str | None) -> Iterator[DataStoreHook]:
     """A DataStoreHook for ``conn_id`` (None: no connection, or ds:// URLs naming their own),
-    whose clients are closed when the block ends.
+    closed when the block ends (its clients are the process's shared ones).
 
     The hook resolves connections the Airflow way (secrets backends, env, the API) and hands
     every secret to Airflow's masker before a store sees it.
