@@ -14,7 +14,8 @@ import pytest
 import orchestore
 from orchestore import ChecksumMismatchError, DataItem
 from orchestore.credentials import AzureCredentials
-from orchestore.stores.azure import AzureStore
+from orchestore.stores.azure import MAX_CONCURRENCY, PUT_BLOB_LIMIT, UPLOAD_BLOCK, AzureStore
+from orchestore.stores.azure_writer import AzureBlockWriter
 from orchestore.stores.base import AtomicWriter
 from orchestore.stores.file import FileStore
 from orchestore.stores.s3 import S3Store
@@ -216,3 +217,57 @@ def test_an_intact_azure_block_blob_is_verified_without_a_read_back(
     assert [r for r in during if "/intact-" in r.path and r.method == "GET"] == []
     copied = orchestore.get_dataitem(url, credentials)
     assert copied.get() == source.read_bytes()
+
+
+class _FlippingBlockWriter(AzureBlockWriter):
+    """The real block writer, with one byte inverted after the engine hashed it."""
+
+    flip_at = 9 * MiB + 7
+    _offset = 0
+
+    def _write(self, data: memoryview) -> None:
+        start, self._offset = self._offset, self._offset + data.nbytes
+        if start <= self.flip_at < self._offset:
+            changed = bytearray(data)
+            changed[self.flip_at - start] ^= 0xFF
+            data = memoryview(changed)
+        super()._write(data)
+
+
+class FlippingBlocksAzureStore(AzureStore):
+    def open_writer(self, url: StoreURL) -> AtomicWriter:
+        return _FlippingBlockWriter(
+            url,
+            self,
+            block_size=UPLOAD_BLOCK,
+            parallel=MAX_CONCURRENCY,
+            put_blob_limit=PUT_BLOB_LIMIT,
+            content_settings={"content_type": "application/octet-stream"},
+        )
+
+
+def test_azure_checks_each_block_against_the_md5_of_the_source_bytes(
+    azurite: AzuriteServer, azurite_container: str, tmp_path: Path
+) -> None:
+    """The block writer takes the engine's per-block MD5s of the source (one MD5 pass), so a
+    byte changed on its way through the writer is refused by Azure itself."""
+    credentials = AzureCredentials(
+        account_name=azurite.account_name,
+        account_key=azurite.account_key,
+        blob_endpoint=azurite.blob_endpoint,
+    )
+    source = tmp_path / "blocks.bin"
+    _write_file(source, 19 * MiB)  # three blocks, the flipped byte in the second
+    url = parse_url(f"az://{azurite_container}/inside-{os.urandom(4).hex()}/blocks.bin")
+    store = FlippingBlocksAzureStore(url.with_path(""), credentials)
+    before = len(azurite.requests(settle=True))
+    try:
+        with pytest.raises(ChecksumMismatchError, match="arrived changed") as caught:
+            orchestore.copy(source, DataItem(url, store))
+        assert caught.value.algorithm == "md5"
+        assert not store.exists(url)
+        during = [r for r in azurite.requests(settle=True)[before:] if "/inside-" in r.path]
+        assert any(r.status == 400 and "blockid=" in r.path for r in during)
+        assert not any("comp=blocklist" in r.path for r in during)  # never committed
+    finally:
+        store.close()

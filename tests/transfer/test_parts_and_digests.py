@@ -57,3 +57,17 @@ def test_crc32_never_claims_to_match_a_store_digest() -> None:
     digest.update(b"hello")
     assert digest.hexdigest() == "3610a686" and digest.size == 5
     assert digest.matches("3610a686") is None and digest.fresh().size == 0
+
+
+def test_part_md5s_are_there_once_their_last_byte_was_hashed() -> None:
+    data = os.urandom(2 * 1000 + 10)
+    digest = PartedMD5(1000)
+    digest.update(data[:999])
+    assert digest.part_md5(1) == hashlib.md5(data[:999], usedforsecurity=False).digest()
+    assert digest.part_md5(2) is None
+    digest.update(data[999:])
+    md5s = [hashlib.md5(data[at : at + 1000], usedforsecurity=False).digest() for at in (0, 1000)]
+    assert [digest.part_md5(1), digest.part_md5(2)] == md5s
+    last = hashlib.md5(data[2000:], usedforsecurity=False).digest()
+    assert digest.part_md5(3) == last and digest.part_md5(4) is None
+    assert PartedMD5(None).part_md5(1) is None

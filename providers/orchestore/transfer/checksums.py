@@ -66,6 +66,16 @@ class PartedMD5:
             return [*self._parts, self._part.digest()]
         return list(self._parts)
 
+    def part_md5(self, number: int) -> bytes | None:
+        """The MD5 of part ``number`` (from 1) once its last byte was hashed; for the part
+        being filled, the MD5 of its bytes so far (the last, short part: ask at the end); None
+        for parts not begun, and without ``part_size``."""
+        if number <= len(self._parts):
+            return self._parts[number - 1]
+        if number == len(self._parts) + 1 and self._part_filled:
+            return self._part.digest()
+        return None
+
     def whole(self) -> str | None:
         """The MD5 of the whole stream, when it was computed (no parts, or a single part)."""
         if self._whole is not None:

@@ -181,9 +181,19 @@ def _copy_small(
     if digest is not None:
         digest.update(data)
     with target.open_writer(target_url) as writer:
+        _share_digest(writer, digest)
         writer.write(data)
     meter.add_bytes(len(data))
     return len(data), writer.reported_digest
+
+
+def _share_digest(writer: Any, digest: Digest | None) -> None:
+    """A writer that sends each part with its MD5 (AzureBlockWriter) takes them from the
+    digest of the source, which hashes every byte before the writer gets it: one MD5 pass,
+    and the server checks each part against the source's bytes."""
+    take = getattr(writer, "take_part_md5s", None)
+    if take is not None and digest is not None:
+        take(digest)
 
 
 def _pump_to(
@@ -198,6 +208,7 @@ def _pump_to(
     copied = 0
     try:
         with target.open_writer(target_url) as writer:
+            _share_digest(writer, digest)
             pump.start()
             while True:
                 item = handoff.get()
