@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
-from tests.cli.conftest import Run, run_many
+from tests.cli.conftest import ORCHESTORE, Run, cli_env, run_many
 from tests.servers.moto_server import MotoServer
 from tests.servers.v3io_server import V3ioServer
 
@@ -119,3 +122,28 @@ def test_json_mode_reports_errors_as_one_json_line(tmp_path: Path) -> None:
         error = json.loads(line)
         assert (error["error"], error["exit_code"]) == (kind, code), error
     assert "--airflow-conn ID" in json.loads(no_credentials.stderr)["message"]
+
+
+def test_ctrl_c_stops_a_recursive_copy_between_objects(
+    tmp_path: Path, credentials_file: str, folders: dict[str, str], v3io_server: V3ioServer
+) -> None:
+    """SIGINT ends `cp -r` at once with exit 130: objects not yet started are dropped, not
+    copied first (the engine's queue used to drain before the interrupt surfaced)."""
+    source = tmp_path / "many"
+    source.mkdir()
+    count = 4000
+    for index in range(count):
+        (source / f"f{index:04}.bin").write_bytes(b"x" * 1024)
+    command = [str(ORCHESTORE), "cp", "-r", str(source), folders["v3io"]]
+    command += ["--credentials-json", credentials_file, "--concurrency", "2"]
+    process = subprocess.Popen(
+        command, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(1.5)
+    assert process.poll() is None, "the copy finished before the interrupt: make it longer"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    landed = v3io_server.container_path("bigdata") / folders["v3io"].split("/bigdata/", 1)[1]
+    assert len(list(landed.glob("*.bin"))) < count

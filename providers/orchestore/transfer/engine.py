@@ -210,16 +210,18 @@ def _run(
 
     if len(jobs) <= 1 or workers == 1:
         return [one(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)))
+    try:
         futures: list[Future[CopyOutcome]] = [pool.submit(one, job) for job in jobs]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((future for future in done if future.exception() is not None), None)
         if failed is not None:
-            for future in futures:
-                future.cancel()
-            pool.shutdown(wait=True)
             raise failed.exception()  # type: ignore[misc]
         return [future.result() for future in futures]
+    finally:
+        # On a failure or an interrupt (Ctrl-C arrives in this thread, inside wait()), the
+        # objects not yet started are dropped; the ones in flight finish or fail on their own.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _copy_or_skip(
