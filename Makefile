@@ -63,7 +63,7 @@ $(VENV)/core/.synced: pyproject.toml uv.lock | $(UV)
 	touch $@
 
 $(VENV)/airflow/.synced: pyproject.toml uv.lock | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV)/airflow $(UV) sync --locked --quiet --extra airflow --extra all-stores --extra pandas --group test
+	UV_PROJECT_ENVIRONMENT=$(VENV)/airflow $(UV) sync --locked --quiet --extra airflow --extra all-stores --extra pandas --group test --group airflow-test
 	touch $@
 
 $(VENV)/prefect/.synced: pyproject.toml uv.lock | $(UV)
