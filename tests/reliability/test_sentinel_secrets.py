@@ -289,3 +289,15 @@ def test_showlocals_of_a_failing_test_never_shows_the_sentinel(
     found = hits(output)
     tally["sentinel hits"] += found
     assert found == 0, [line for line in output.splitlines() if hits(line)][:10]
+
+
+def test_the_redacting_record_factory_accepts_records_without_a_name() -> None:
+    """``logging.makeLogRecord`` (structlog's stdlib formatter, so every Airflow task log line)
+    builds its record with name None: the factory must pass it through, not raise."""
+    from orchestore.credentials import redaction
+
+    redaction.remember(SENTINEL)  # installs the factory
+    record = logging.makeLogRecord({"msg": "hello", "levelno": logging.INFO})
+    assert record.getMessage() == "hello"
+    botocore = logging.getLogRecordFactory()("botocore.x", logging.DEBUG, "", 0, SENTINEL, (), None)
+    assert SENTINEL not in botocore.getMessage()

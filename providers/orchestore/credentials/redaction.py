@@ -96,7 +96,8 @@ def _install() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        if record.name.startswith(SDK_LOGGERS) and _SECRETS:
+        # logging.makeLogRecord (structlog's formatter uses it) builds a record named None
+        if isinstance(record.name, str) and record.name.startswith(SDK_LOGGERS) and _SECRETS:
             try:
                 message = record.getMessage()
             except Exception:  # a broken format: leave it to logging's own error handling
