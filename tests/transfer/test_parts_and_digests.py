@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from orchestore.stores.s3_writer import FIXED_PARTS, md5_etag, part_size_for
+from orchestore.stores.s3_writer import FIXED_PARTS, etag_digest, md5_etag, part_size_for
 from orchestore.transfer.checksums import CRC32, PartedMD5
 
 MiB = 1024 * 1024
@@ -71,3 +71,14 @@ def test_part_md5s_are_there_once_their_last_byte_was_hashed() -> None:
     last = hashlib.md5(data[2000:], usedforsecurity=False).digest()
     assert digest.part_md5(3) == last and digest.part_md5(4) is None
     assert PartedMD5(None).part_md5(1) is None
+
+
+def test_etags_of_kms_or_customer_key_objects_are_not_digests() -> None:
+    """An SSE-KMS or SSE-C object's ETag looks like an MD5 but is not one: comparing it with
+    the bytes' MD5 would fail every copy from or to such a bucket."""
+    etag = '"0123456789abcdef0123456789abcdef"'
+    assert etag_digest({"ETag": etag}) == etag.strip('"')
+    assert etag_digest({"ETag": etag, "ServerSideEncryption": "AES256"}) == etag.strip('"')
+    assert etag_digest({"ETag": etag, "ServerSideEncryption": "aws:kms"}) is None
+    assert etag_digest({"ETag": etag, "ServerSideEncryption": "aws:kms:dsse"}) is None
+    assert etag_digest({"ETag": etag, "SSECustomerAlgorithm": "AES256"}) is None

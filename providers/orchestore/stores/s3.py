@@ -77,7 +77,7 @@ from orchestore.stores.base import (
 )
 from orchestore.stores.fsspec_store import FsspecStore
 from orchestore.stores.retry import RetryPolicy
-from orchestore.stores.s3_writer import S3PartWriter, md5_etag
+from orchestore.stores.s3_writer import S3PartWriter, etag_digest
 from orchestore.urls import StoreURL
 
 __all__ = ["S3Store"]
@@ -377,8 +377,8 @@ class S3Store(FsspecStore):
         """The ETag when it is an MD5 (``hex``, or ``hex-N`` for N parts); SSE-KMS/C ETags
         and other servers' opaque tags are not digests: None."""
         self.require_key(url)
-        with self.translated(url):
-            return md5_etag(self.fs.info(self.fs_path(url)).get("ETag"))
+        with self.translated(url):  # a HEAD of our own: s3fs's info() drops the SSE headers
+            return etag_digest(self.fs.call_s3("head_object", Bucket=url.bucket, Key=url.path))
 
     def reports_md5(self, url: StoreURL, size: int | None) -> bool:
         """The ETag of what open_writer wrote is an MD5 (unless SSE-KMS/C: then a read-back)."""

@@ -20,6 +20,7 @@ import contextlib
 import io
 import re
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ from orchestore.urls import StoreURL
 if TYPE_CHECKING:
     from orchestore.stores.s3 import S3Store
 
-__all__ = ["FIXED_PARTS", "S3PartWriter", "md5_etag", "part_size_for"]
+__all__ = ["FIXED_PARTS", "S3PartWriter", "etag_digest", "md5_etag", "part_size_for"]
 
 #: seconds an abort waits for each part still uploading before aborting the upload
 DISCARD_WAIT = 30.0
@@ -52,9 +53,25 @@ def part_size_for(number: int, first: int) -> int:
 
 
 def md5_etag(etag: object) -> str | None:
-    """An ETag as a digest (``hex`` or ``hex-N``); None for SSE-KMS/C and opaque tags."""
+    """An ETag as a digest (``hex`` or ``hex-N``); None for opaque tags (see ``etag_digest``
+    for SSE-KMS/C objects, whose ETags look like MD5s but are not)."""
     text = str(etag or "").strip('"').lower()
     return text if _MD5_ETAG.fullmatch(text) else None
+
+
+#: server-side encryption whose ETag is not the MD5 of the object's bytes
+_OPAQUE_ETAG_ENCRYPTION = ("aws:kms", "aws:kms:dsse")
+
+
+def etag_digest(response: Mapping[str, Any]) -> str | None:
+    """The digest an S3 response (PUT, Complete, HEAD) reports: its ETag, unless the object
+    is encrypted with SSE-KMS or a customer key (SSE-C): then the ETag is not an MD5 and a
+    copy must be verified another way."""
+    if response.get("SSECustomerAlgorithm") or (
+        response.get("ServerSideEncryption") in _OPAQUE_ETAG_ENCRYPTION
+    ):
+        return None
+    return md5_etag(response.get("ETag"))
 
 
 class S3PartWriter(AtomicWriter):
@@ -98,7 +115,7 @@ class S3PartWriter(AtomicWriter):
         if self._upload_id is None:  # below one part: a single PutObject, atomic by itself
             self._buffer.seek(0)
             done = self._call("put_object", Body=self._buffer, **self._ids, **self._extra)
-            self.reported_digest = md5_etag(done.get("ETag"))
+            self.reported_digest = etag_digest(done)
             return
         if self._filled:
             self._send_part()
@@ -111,7 +128,7 @@ class S3PartWriter(AtomicWriter):
             UploadId=self._upload_id,
             **self._ids,
         )
-        self.reported_digest = md5_etag(done.get("ETag"))
+        self.reported_digest = etag_digest(done)
 
     def _discard(self) -> None:
         for future in self._pending:
