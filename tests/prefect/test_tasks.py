@@ -219,6 +219,7 @@ def test_log_artifact_into_a_postgres_catalog(
     assert catalog.resolve(frame).format == "parquet"
     record = catalog.resolve("train.csv:v1")
     assert record.labels == {"n": 1}
+    assert record.producer == str(state.state_details.flow_run_id)  # the flow run logged it
     assert [r.tags for r in catalog.list_artifacts("train.csv")] == [("v1",), ("latest", "v2")]
     # The bytes are on s3, content-addressed below the root, as the raw SDK sees them.
     key = record.target_path.removeprefix(f"s3://{moto_bucket}/")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -227,7 +228,19 @@ def _producer() -> str | None:
     """Who is logging: the Airflow task (dag/run/task) or the Prefect flow run, if any."""
     if os.environ.get(_AIRFLOW_CONTEXT[0]):
         return "/".join(os.environ.get(name, "") for name in _AIRFLOW_CONTEXT)
-    return os.environ.get("PREFECT__FLOW_RUN_ID") or None
+    return os.environ.get("PREFECT__FLOW_RUN_ID") or _prefect_flow_run_id()
+
+
+def _prefect_flow_run_id() -> str | None:
+    """The flow run this code runs in, when Prefect is already imported (a flow run in this
+    process sets no PREFECT__FLOW_RUN_ID); Prefect is never imported just to ask."""
+    if "prefect" not in sys.modules:
+        return None
+    try:
+        from prefect.runtime import flow_run
+    except ImportError:
+        return None
+    return str(flow_run.id) if flow_run.id else None
 
 
 def _content(
