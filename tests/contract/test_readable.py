@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -69,7 +69,7 @@ def test_stat_reports_size_time_and_type(readable: StoreCase) -> None:
     assert not stat.is_dir
     assert stat.content_type == "text/csv"
     assert stat.modified is not None
-    assert abs((datetime.now(timezone.utc) - stat.modified).total_seconds()) < 120
+    assert abs((datetime.now(UTC) - stat.modified).total_seconds()) < 120
     assert item.exists()
 
 

@@ -18,7 +18,7 @@ import threading
 import tracemalloc
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -315,7 +315,7 @@ def test_head_of_a_file_and_a_directory(client: Client, folder: str) -> None:
     assert reply.headers["Content-Length"] == "5"
     modified = reply.headers["Last-Modified"]
     assert modified.endswith(" GMT")  # RFC 1123, e.g. "Wed, 25 Nov 2026 14:30:39 GMT"
-    age = datetime.now(timezone.utc) - parsedate_to_datetime(modified)
+    age = datetime.now(UTC) - parsedate_to_datetime(modified)
     assert abs(age.total_seconds()) < 60
     directory = client("HEAD", f"/bigdata/{folder}/sub")
     assert (directory.status, directory.headers["Content-Length"]) == (200, "0")

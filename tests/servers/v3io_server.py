@@ -80,7 +80,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -237,7 +237,7 @@ def _split_path(raw: str) -> tuple[str, list[str], bool]:
 
 
 def _iso_time(timestamp: float) -> str:
-    moment = datetime.fromtimestamp(timestamp, timezone.utc)
+    moment = datetime.fromtimestamp(timestamp, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -914,7 +914,7 @@ class V3ioServer(ManagedServer):
             raise RuntimeError("the server is already started")
         root = self._given_root or Path(tempfile.mkdtemp(prefix="v3io-server-"))
         root = root.resolve()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for name in self._containers:
             (root / "containers" / name).mkdir(parents=True, exist_ok=True)
         (root / "tmp").mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -75,7 +75,7 @@ def _sas(permission: AccountSasPermissions, hours: int = 1) -> str:
         ACCOUNT_KEY,
         resource_types=ResourceTypes(service=True, container=True, object=True),
         permission=permission,
-        expiry=datetime.now(timezone.utc) + timedelta(hours=hours),
+        expiry=datetime.now(UTC) + timedelta(hours=hours),
     )
 
 
@@ -270,7 +270,7 @@ def test_container_sas_lists_streams_and_copies(
         azurite_container,
         account_key=ACCOUNT_KEY,
         permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True),
-        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
     )
     credentials = AzureCredentials(
         account_name=ACCOUNT_NAME, sas_token=sas, blob_endpoint=azurite.blob_endpoint

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, task
@@ -22,7 +22,7 @@ from prefect.cache_policies import INPUTS
 def summarize(numbers: list[int]) -> dict[str, Any]:
     """A result worth keeping: computed once per input, then read from the store."""
     time.sleep(0.5)  # stands in for real work
-    computed_at = datetime.now(timezone.utc).isoformat()
+    computed_at = datetime.now(UTC).isoformat()
     return {"count": len(numbers), "total": sum(numbers), "computed_at": computed_at}
 
 

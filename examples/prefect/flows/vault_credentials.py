@@ -12,7 +12,7 @@ shows the setup in code; the same blocks can be filled in in the Prefect UI.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
@@ -41,7 +41,7 @@ def save_blocks(name: str, base_url: str, vault_url: str, vault_token: str, path
 @flow(name="orchestore-vault-credentials", log_prints=True)
 def vault_credentials(store: str, key: str = "reports/hello.txt") -> dict[str, Any]:
     """Write a report through the Vault-backed DataStore, read it back, list the folder."""
-    text = f"written by a Prefect flow at {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n"
+    text = f"written by a Prefect flow at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n"
     url = tasks.write(key, text, store)
     read_back = tasks.read(key, store, encoding="utf-8")
     listed = tasks.list_objects(key.rsplit("/", 1)[0] if "/" in key else "", store)

@@ -12,7 +12,7 @@ import os
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -116,7 +116,7 @@ def log_artifact(
         "format": fmt or dataframes.FORMATS.get(PurePosixPath(stored.target).suffix.lower()),
         "labels": dict(labels or {}),
         "description": description,
-        "created": datetime.now(timezone.utc),
+        "created": datetime.now(UTC),
     }
     _record(catalog, values, {tag, "latest"})
     return str(ArtifactRef(project, key, kind, iteration or None, tag=tag, uid=values["uid"]))
@@ -359,7 +359,7 @@ def _to_record(session: Session, row: Artifact) -> ArtifactRecord:
     ).scalars()
     created = row.created
     if created is not None and created.tzinfo is None:  # SQLite drops the zone
-        created = created.replace(tzinfo=timezone.utc)
+        created = created.replace(tzinfo=UTC)
     return ArtifactRecord(
         project=row.project,
         kind=row.kind,

@@ -19,7 +19,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from orchestore.errors import (
@@ -289,7 +289,7 @@ class FileStore(Store):
         is_dir = os.path.isdir(path)
         return FileStat(
             size=0 if is_dir else info.st_size,
-            modified=datetime.fromtimestamp(info.st_mtime, tz=timezone.utc),
+            modified=datetime.fromtimestamp(info.st_mtime, tz=UTC),
             etag=None if is_dir else f'"{info.st_mtime_ns:x}-{info.st_size:x}"',
             content_type=None if is_dir else guess_content_type(path),
             url=url,

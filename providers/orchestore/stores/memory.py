@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from orchestore.errors import NotFoundError, UnsupportedOperationError
@@ -27,7 +27,7 @@ class _Item:
     def __init__(self, value: object, version: int) -> None:
         self.value = value
         self.version = version
-        self.modified = datetime.now(timezone.utc)
+        self.modified = datetime.now(UTC)
 
 
 class _Table:

@@ -33,7 +33,7 @@ import weakref
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import IO, Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -544,7 +544,7 @@ def _parse_time(text: str | None) -> datetime | None:
     if zone and zone != "Z":
         offset = zone.replace(":", "")
         return when.replace(tzinfo=datetime.strptime(offset, "%z").tzinfo)
-    return when.replace(tzinfo=timezone.utc)
+    return when.replace(tzinfo=UTC)
 
 
 # -- the fsspec filesystem --------------------------------------------------------------------
