@@ -26,8 +26,9 @@ demo: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
 test: lint test-core test-airflow test-prefect
 
 # Side-by-side benchmarks against the raw SDKs and rclone (~12 min; BENCH_SCALE=quick: ~4 min);
-# the airflow and prefect venvs give the import-time and Airflow-hook rows.
-bench: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
+# the airflow and prefect venvs give the import-time and Airflow-hook rows; two venvs of the
+# peers (Airflow's amazon provider, prefect-aws) give their rows on the same jobs.
+bench: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced $(VENV)/bench-airflow/.synced $(VENV)/bench-prefect/.synced
 	$(VENV)/core/bin/python -m benchmarks.run --output benchmarks/RESULTS.md
 
 test-core: $(VENV)/core/.synced
@@ -68,6 +69,14 @@ $(VENV)/airflow/.synced: pyproject.toml uv.lock | $(UV)
 
 $(VENV)/prefect/.synced: pyproject.toml uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(VENV)/prefect $(UV) sync --locked --quiet --extra prefect --extra all-stores --extra pandas --group test
+	touch $@
+
+$(VENV)/bench-airflow/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV)/bench-airflow $(UV) sync --locked --quiet --extra airflow --extra all-stores --group test --group bench-airflow
+	touch $@
+
+$(VENV)/bench-prefect/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV)/bench-prefect $(UV) sync --locked --quiet --extra prefect --extra all-stores --group test --group bench-prefect
 	touch $@
 
 clean:

@@ -50,9 +50,10 @@ def peak_rss_mib(pid: int | str = "self") -> float:
 def main() -> None:
     os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     name, params = sys.argv[1], json.loads(sys.argv[2])
+    from benchmarks import peers
     from benchmarks.cases import CASES
 
-    job = CASES[name](params)
+    job = {**CASES, **peers.CASES}[name](params)
     cpu, start = _cpu_seconds(), time.perf_counter()
     extra = job() or {}
     seconds = time.perf_counter() - start

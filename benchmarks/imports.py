@@ -57,7 +57,7 @@ PROBES = [
     Probe("airflow", "airflow.sdk"),
     Probe("airflow", "orchestore.airflow.operators", base="airflow.sdk"),
     Probe("airflow", "orchestore.airflow.operators"),
-    Probe("airflow", "airflow.providers.amazon.aws.hooks.s3", base="airflow.sdk"),
+    Probe("bench-airflow", "airflow.providers.amazon.aws.hooks.s3", base="airflow.sdk"),
     Probe("prefect", "prefect"),
     Probe("prefect", "prefect_orchestore", base="prefect"),
     Probe("prefect", "prefect_orchestore"),
@@ -69,7 +69,8 @@ def _python(context: Context, venv: str) -> Path | None:
         return context.airflow_python
     if venv == "prefect":
         return context.prefect_python
-    return ROOT / ".venv" / "core" / "bin" / "python"
+    python = ROOT / ".venv" / venv / "bin" / "python"  # core, or a peer venv (make bench)
+    return python if python.exists() else None
 
 
 def _measure(python: Path, probe: Probe, rounds: int) -> dict[str, object]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks import harness
+from benchmarks import clients, harness, peers
 from benchmarks.harness import MIB, Result
 from benchmarks.report import Section, number, ratio, verdict
 from benchmarks.settings import Context
@@ -49,6 +49,12 @@ NO_CHECKSUM = Row("orchestore.copy(checksum=False)", "orchestore.copy", (("check
 
 
 ORCHESTORE = [Row("orchestore.copy", "orchestore.copy")]
+#: the orchestrators' own S3 clients, each in its peer venv (benchmarks/peers.py)
+ORCHESTRATOR_PEERS = [
+    Row("Airflow S3Hook (amazon provider)", "airflow.s3hook"),
+    Row("Airflow ObjectStoragePath.copy", "airflow.objectstoragepath"),
+    Row("prefect-aws S3Bucket", "prefect.s3bucket"),
+]
 UPLOAD = {
     "s3": [
         *ORCHESTORE,
@@ -58,6 +64,7 @@ UPLOAD = {
         Row("s3fs put_file", "fsspec"),
         Row("obstore put", "obstore"),
         Row("rclone copyto", "rclone"),
+        *ORCHESTRATOR_PEERS,
     ],
     "az": [
         *ORCHESTORE,
@@ -81,6 +88,7 @@ DOWNLOAD = {
         Row("s3fs get_file", "fsspec"),
         Row("obstore get (stream)", "obstore"),
         Row("rclone copyto", "rclone"),
+        *ORCHESTRATOR_PEERS,
     ],
     "s3_rclone": [
         *ORCHESTORE,
@@ -120,6 +128,7 @@ COPY = {
         Row("s3fs copy", "fsspec"),
         Row("obstore copy", "obstore"),
         Row("rclone copyto", "rclone"),
+        *ORCHESTRATOR_PEERS,
     ],
 }
 
@@ -150,7 +159,12 @@ def _run_rows(
         dst = dst_for(row)
         context.log(f"  {row.label}: {src['store']} -> {dst['store']}")
         params = {"endpoints": endpoints, "src": src, "dst": dst, **dict(row.options)}
-        result = harness.measure(row.label, row.case, params)
+        if row.case in peers.CASES:
+            result = _measure_peer(context, row, params)
+            if result is None:
+                continue
+        else:
+            result = harness.measure(row.label, row.case, params)
         if result.ok:
             stored = harness.object_size(endpoints, dst)
             if stored != size:
@@ -158,6 +172,19 @@ def _run_rows(
         harness.delete(endpoints, dst)
         results.append(result)
     return results
+
+
+def _measure_peer(context: Context, row: Row, params: dict[str, Any]) -> Result | None:
+    """A row of benchmarks/peers.py in its own venv; None (no row) when that venv is absent."""
+    python = peers.venv_python(row.case)
+    if python is None:
+        context.log(f"  {row.label}: skipped, no .venv/{peers.VENV_OF[row.case]} (make bench)")
+        return None
+    s3 = next(loc["store"] for loc in (params["src"], params["dst"]) if loc["store"] != "file")
+    endpoint = clients.s3_endpoint(context.endpoints, s3)
+    env = peers.airflow_environment(endpoint, context.workdir / "airflow-peer-home")
+    params = {**params, "endpoint_url": endpoint}
+    return harness.measure(row.label, row.case, params, python=str(python), env=env)
 
 
 def _section(title: str, results: list[Result], size: int, sdk_label: str | None) -> Section:
