@@ -10,47 +10,93 @@ Importing this package is cheap: it needs only fsspec and pydantic; store SDKs a
 imported when a URL of theirs is first used.
 """
 
-from orchestore._version import __version__
-from orchestore.credentials import CredentialsModel, HttpCredentials
-from orchestore.errors import (
-    AlreadyExistsError,
-    ChecksumMismatchError,
-    CredentialsError,
-    InvalidURLError,
-    MissingDependencyError,
-    NotFoundError,
-    OrchestoreError,
-    PermissionDeniedError,
-    ReadOnlyStoreError,
-    StoreUnavailableError,
-    UnsupportedOperationError,
-    VaultUnavailableError,
-)
-from orchestore.items import DataItem, get_dataitem
-from orchestore.manager import StoreManager, default_manager
-from orchestore.stores.base import FileStat
-from orchestore.stores.memory import get_in_memory_item, set_in_memory_item
-from orchestore.stores.retry import RetryPolicy
-from orchestore.urls import ArtifactRef, StoreURL, parse_url
+from typing import TYPE_CHECKING
 
-#: catalog functions, imported on first use: the catalog needs SQLAlchemy (extra ``catalog``)
+from orchestore._version import __version__
+
+if TYPE_CHECKING:
+    from orchestore.catalog.api import delete_artifact, list_artifacts, log_artifact
+    from orchestore.credentials import CredentialsModel, HttpCredentials
+    from orchestore.errors import (
+        AlreadyExistsError,
+        ChecksumMismatchError,
+        CredentialsError,
+        InvalidURLError,
+        MissingDependencyError,
+        NotFoundError,
+        OrchestoreError,
+        PermissionDeniedError,
+        ReadOnlyStoreError,
+        StoreUnavailableError,
+        UnsupportedOperationError,
+        VaultUnavailableError,
+    )
+    from orchestore.items import DataItem, get_dataitem
+    from orchestore.manager import StoreManager, default_manager
+    from orchestore.stores.base import FileStat
+    from orchestore.stores.memory import get_in_memory_item, set_in_memory_item
+    from orchestore.stores.retry import RetryPolicy
+    from orchestore.transfer import TransferProgress, TransferSummary, copy
+    from orchestore.urls import ArtifactRef, StoreURL, parse_url
+
+#: Every public name, imported on first use. The credential models are pydantic models whose
+#: class construction costs ~0.2 s: `orchestore --help`, `orchestore.cli` and the Airflow
+#: provider's metadata need none of them; the catalog needs SQLAlchemy (extra ``catalog``).
 _LAZY = {
-    name: "orchestore.catalog.api" for name in ("delete_artifact", "list_artifacts", "log_artifact")
+    "delete_artifact": "orchestore.catalog.api",
+    "list_artifacts": "orchestore.catalog.api",
+    "log_artifact": "orchestore.catalog.api",
+    "CredentialsModel": "orchestore.credentials",
+    "HttpCredentials": "orchestore.credentials",
+    "DataItem": "orchestore.items",
+    "get_dataitem": "orchestore.items",
+    "StoreManager": "orchestore.manager",
+    "default_manager": "orchestore.manager",
+    "FileStat": "orchestore.stores.base",
+    "get_in_memory_item": "orchestore.stores.memory",
+    "set_in_memory_item": "orchestore.stores.memory",
+    "RetryPolicy": "orchestore.stores.retry",
+    "TransferProgress": "orchestore.transfer",
+    "TransferSummary": "orchestore.transfer",
+    "copy": "orchestore.transfer",
+    "ArtifactRef": "orchestore.urls",
+    "StoreURL": "orchestore.urls",
+    "parse_url": "orchestore.urls",
 }
-#: the transfer engine, imported on first use (it starts no threads and imports no SDK, but
-#: DAG files that never copy need not pay for concurrent.futures)
 _LAZY.update(
-    {name: "orchestore.transfer" for name in ("TransferProgress", "TransferSummary", "copy")}
+    dict.fromkeys(
+        [
+            "AlreadyExistsError",
+            "ChecksumMismatchError",
+            "CredentialsError",
+            "InvalidURLError",
+            "MissingDependencyError",
+            "NotFoundError",
+            "OrchestoreError",
+            "PermissionDeniedError",
+            "ReadOnlyStoreError",
+            "StoreUnavailableError",
+            "UnsupportedOperationError",
+            "VaultUnavailableError",
+        ],
+        "orchestore.errors",
+    )
 )
 
 
 def __getattr__(name: str) -> object:
-    """Import the artifact catalog or the transfer engine only when asked for."""
+    """Import a public name's module when the name is first asked for, and keep the name."""
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'orchestore' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 __all__ = [
