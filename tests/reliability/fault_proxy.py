@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tests.servers.lifecycle import ManagedServer
+from tests.servers.tcp_relay import TcpRelay
 
 __all__ = ["Cut", "Fault", "FaultProxy", "Flip", "Reset", "Stall", "Trickle"]
 
@@ -91,18 +91,16 @@ class _Link:
     trickle: float | None = None  # once a Trickle fired: seconds per relayed byte
 
 
-class FaultProxy(ManagedServer):
+class FaultProxy(TcpRelay):
     """Relays 127.0.0.1:<port> to ``upstream`` and injects the queued faults."""
 
+    thread_name = "fault-proxy"
+
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
-        self.upstream = (upstream_host, upstream_port)
-        self._listener = socket.create_server((HOST, 0))
-        self.port = int(self._listener.getsockname()[1])
+        super().__init__(upstream_host, upstream_port)
         self._lock = threading.Lock()
         self._queue: deque[Fault] = deque()
         self._always: Fault | None = None
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="fault-proxy", daemon=True)
         self._sockets: set[socket.socket] = set()
         self.connections = 0
         self.faults_fired = 0
@@ -156,34 +154,20 @@ class FaultProxy(ManagedServer):
             return sum(1 for m, t in self.requests if m == method and target_contains in t)
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
+        super().stop()
         with self._lock:
             sockets = list(self._sockets)
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.close()
 
-    def _accept(self) -> None:
-        self._listener.settimeout(0.05)  # closing a socket does not wake accept(): poll a flag
-        while not self._stopping.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                link = _Link(self.connections, self._always)
-                self._links.append(link)
-                self.connections += 1
-            threading.Thread(target=self._serve, args=(client, link), daemon=True).start()
+    def _handle(self, client: socket.socket) -> None:
+        with self._lock:
+            link = _Link(self.connections, self._always)
+            self._links.append(link)
+            self.connections += 1
+        threading.Thread(target=self._serve, args=(client, link), daemon=True).start()
 
     def _serve(self, client: socket.socket, link: _Link) -> None:
         try:

@@ -47,6 +47,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from tests.servers.lifecycle import ManagedServer, stop_process
+from tests.servers.tcp_relay import TcpRelay
 
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
@@ -237,18 +238,16 @@ def _parse_head(raw: bytes) -> tuple[str, dict[str, str]]:
     return lines[0], headers
 
 
-class RecordingProxy(ManagedServer):
+class RecordingProxy(TcpRelay):
     """Relays 127.0.0.1:<port> to an upstream server and records every exchange."""
 
+    thread_name = "gcs-proxy"
+
     def __init__(self, upstream_port: int) -> None:
-        self.upstream = (HOST, upstream_port)
-        self._listener = socket.create_server((HOST, 0))
-        self.port = int(self._listener.getsockname()[1])
+        super().__init__(HOST, upstream_port)
         self._lock = threading.Lock()
         self._exchanges: list[Exchange] = []
         self._canned: tuple[int, bytes] | None = None
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="gcs-proxy", daemon=True)
 
     @property
     def endpoint_url(self) -> str:
@@ -268,29 +267,12 @@ class RecordingProxy(ManagedServer):
         body = json.dumps(payload if payload is not None else {}).encode()
         self._canned = None if status is None else (status, body)
 
-    def start(self) -> RecordingProxy:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        self._listener.settimeout(0.05)  # closing a socket does not wake accept(): poll a flag
-        while not self._stopping.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            client.settimeout(None)
-            exchange = Exchange()
-            with self._lock:
-                self._exchanges.append(exchange)
-            threading.Thread(target=self._serve, args=(client, exchange), daemon=True).start()
+    def _handle(self, client: socket.socket) -> None:
+        client.settimeout(None)
+        exchange = Exchange()
+        with self._lock:
+            self._exchanges.append(exchange)
+        threading.Thread(target=self._serve, args=(client, exchange), daemon=True).start()
 
     def _serve(self, client: socket.socket, exchange: Exchange) -> None:
         with client:
