@@ -25,7 +25,7 @@ demo: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced
 
 test: lint test-core test-airflow test-prefect
 
-# Side-by-side benchmarks against the raw SDKs and rclone (~12 min; BENCH_SCALE=quick: ~4 min);
+# Side-by-side benchmarks against the raw SDKs and rclone (~20 min; BENCH_SCALE=quick: ~4 min);
 # the airflow and prefect venvs give the import-time and Airflow-hook rows; two venvs of the
 # peers (Airflow's amazon provider, prefect-aws) give their rows on the same jobs.
 bench: $(VENV)/core/.synced $(VENV)/airflow/.synced $(VENV)/prefect/.synced $(VENV)/bench-airflow/.synced $(VENV)/bench-prefect/.synced

@@ -110,12 +110,11 @@ FOOTER = """## Notes on method
   azure-storage-blob, given max_concurrency=4 (its default 1 is the slow path nobody tunes).
 - Each destination is checked (size, or object count for the prefix copy) and removed after its
   row; a row that left the wrong thing behind shows as failed.
-- Sizes: the issue asks for 1 GiB objects and 10,000 prefix objects; on these 2 shared cores
-  that run takes about 20 minutes (512 MiB: about 10), so `full` uses 512 MiB and 2,000
-  objects. The issue's sizes: `make bench BENCH_SIZE_MIB=1024 BENCH_OBJECTS=10000`.
-- Not measured, because not installed in any venv (adding them is a dependency decision):
-  Airflow's S3Hook and ObjectStoragePath on `s3://` (apache-airflow-providers-amazon), and
-  prefect-aws's S3Bucket. The import row for `airflow.providers.amazon.aws.hooks.s3` says so.
+- Sizes: `full` is the issue's, 1 GiB objects and 10,000 prefix objects (about 20 minutes on
+  2 cores); `make bench BENCH_SIZE_MIB=512 BENCH_OBJECTS=2000` halves it.
+- Airflow's S3Hook and ObjectStoragePath (apache-airflow-providers-amazon) and prefect-aws's
+  S3Bucket run in venvs of their own (.venv/bench-airflow, .venv/bench-prefect, built by
+  `make bench`); their peak RSS includes importing Airflow or Prefect, as in a task.
 - rclone's gcs backend fails against gcp-storage-emulator (HTTP 308 on its resumable upload),
   so jobs that write to gs have no rclone row; it reads from the emulator fine.
 - moto is not used here: it is slow for big objects (issue 10); SeaweedFS and rclone serve s3
