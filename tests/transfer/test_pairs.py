@@ -39,12 +39,15 @@ def test_copy_between_stores_keeps_every_byte(
     assert sha256(copied.get()) == sha256(DATA)
     assert (summary.objects, summary.skipped, summary.bytes) == (1, 0, SIZE)
     if source_id != target_id or source_id in ("memory", "v3io"):  # streamed: verified
-        # an MD5 where the destination reports one, else a CRC-32 of a read-back
-        algorithm = "md5" if target_id in ("s3", "gs", "az") else "crc32"
+        # GCS's CRC32C, an MD5 where the destination reports one, else a CRC-32 of a read-back
+        algorithm = {"gs": "crc32c", "s3": "md5", "az": "md5"}.get(target_id, "crc32")
         algorithms = (summary.checksum or "").split("+")
         assert (summary.checksums_verified, algorithms[0]) == (1, algorithm)
-        # and the bytes read are checked against the source's own MD5 when it reports one
-        if _plain_md5_of(source.item("in/data.bin")) is not None:
+        # and the bytes read are checked against the source's own digest when it reports one
+        # (GCS's CRC32C, else a plain MD5)
+        if source_id == "gs":
+            assert "crc32c" in algorithms, summary.checksum
+        elif _plain_md5_of(source.item("in/data.bin")) is not None:
             assert "md5" in algorithms, summary.checksum
     assert seen[-1].bytes_done == seen[-1].bytes_total == SIZE
     assert seen[-1].objects_done == seen[-1].objects_total == 1

@@ -27,4 +27,7 @@ def test_a_kms_encrypted_source_copies_and_is_verified_another_way(
     summary = orchestore.copy(source, str(tmp_path / "object.bin"))
 
     assert (tmp_path / "object.bin").read_bytes() == data
-    assert (summary.checksums_verified, summary.checksum) == (1, "crc32")  # read back
+    assert summary.checksums_verified == 1
+    # read back; the listing's ETag may still prove the bytes read: on AWS it is no MD5 (then
+    # the HEAD says so and nothing fails), moto makes it the MD5 of the plaintext (a match)
+    assert summary.checksum in ("crc32", "crc32+md5")

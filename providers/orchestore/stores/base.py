@@ -60,6 +60,11 @@ class FileStat:
     content_type: str | None = None
     url: str = ""
     is_dir: bool = False
+    #: the MD5 the store reports with the listing or stat, as lower-case hex (S3's multipart
+    #: form ``hex-N`` included), when it reports one there: saves a request per object
+    md5: str | None = None
+    #: the CRC32C the store reports (GCS, every object), as 8 lower-case hex digits
+    crc32c: str | None = None
 
     @property
     def name(self) -> str:

@@ -288,12 +288,17 @@ class GCSStore(FsspecStore):
                 url if not url.path or url.path.endswith("/") else url.with_path(url.path + "/")
             )
             return FileStat(size=0, url=str(folder), is_dir=True)
+        # md5Hash (none for composite objects) and crc32c (every object; big-endian) are
+        # base64: as hex they let a copy verify against the listing, without a request
+        md5, crc32c = info.get("md5Hash"), info.get("crc32c")
         return FileStat(
             size=int(info.get("size", 0)),
             modified=_modified(info),
-            etag=info.get("etag") or info.get("md5Hash"),
+            etag=info.get("etag") or md5,
             content_type=info.get("contentType"),
             url=str(url),
+            md5=base64.b64decode(md5).hex() if md5 else None,
+            crc32c=base64.b64decode(crc32c).hex() if crc32c else None,
         )
 
     # -- errors -------------------------------------------------------------------------------

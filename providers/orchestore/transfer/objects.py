@@ -12,10 +12,10 @@ from orchestore.errors import ChecksumMismatchError, StoreUnavailableError
 from orchestore.stores.base import FileStat, Store
 from orchestore.transfer.checksums import (
     ALGORITHM,
-    CRC32,
-    Digest,
     PartedMD5,
+    check_source,
     digest_of_stream,
+    plan_checks,
     verify_copy,
 )
 from orchestore.transfer.progress import ProgressMeter
@@ -55,83 +55,36 @@ class CopyOutcome:
 
 
 def copy_one(job: CopyJob, *, checksum: bool, meter: ProgressMeter) -> CopyOutcome:
-    """Copy ``job``'s object; the destination appears complete and verified, or not at all."""
+    """Copy ``job``'s object; the destination appears complete and verified, or not at all.
+
+    The digests come from ``plan_checks``: the destination's (compared with what it reports,
+    or with a read-back) and the source's (the bytes read must be the bytes the source
+    stores: the destination's digest only proves it stored what was read), in one pass.
+    """
     if job.server_side:
         return _server_side(job, checksum=checksum, meter=meter)
     size = job.source_stat.size if job.source_stat is not None else None
-    digest = _digest_for(job, size) if checksum else None
-    source_md5 = _plain_md5(job.source.reported_digest(job.source_url)) if checksum else None
-    # The source's own MD5 catches bytes corrupted on their way FROM the source (the
-    # destination's digest only proves it stored what was read): it needs the stream's whole
-    # MD5, hashed beside the destination-shaped digest when that one is not it.
-    whole = None if source_md5 is None or _gives_whole_md5(digest, size) else PartedMD5()
+    checks = None
+    if checksum:
+        checks = plan_checks(
+            job.source, job.source_url, job.source_stat, job.target, job.target_url, size
+        )
     copied, reported = stream_object(
         job.source,
         job.source_url,
         job.target,
         job.target_url,
         size=size,
-        digest=_Both(digest, whole) if whole is not None else digest,  # type: ignore[arg-type]
+        digest=checks.stream if checks is not None else None,  # type: ignore[arg-type]
         meter=meter,
     )
     _check_source_unchanged(job)
-    if digest is None:
+    if checks is None:
         return CopyOutcome(bytes=copied)
-    if source_md5 is not None:
-        _check_against_source(job, source_md5, whole or digest)
-    verify_copy(job.target, job.target_url, digest, reported=reported)
-    same = whole is None or whole.algorithm == digest.algorithm
-    algorithm = digest.algorithm if same else f"{digest.algorithm}+{whole.algorithm}"
+    checked = check_source(job.source, job.source_url, checks, job.target, job.target_url)
+    verify_copy(job.target, job.target_url, checks.target, reported=reported)
+    algorithm = checks.algorithms(source_checked=checked)
     return CopyOutcome(bytes=copied, verified=True, algorithm=algorithm)
-
-
-class _Both:
-    """Feeds one stream to two digests (``stream_object`` only calls ``update``)."""
-
-    def __init__(self, first: Digest, second: Digest) -> None:
-        self._digests = (first, second)
-
-    def update(self, data: bytes | bytearray | memoryview) -> None:
-        for digest in self._digests:
-            digest.update(data)
-
-
-def _plain_md5(reported: str | None) -> str | None:
-    """A store's digest when it is the plain MD5 of the object (a multipart ETag's depends
-    on part sizes this process does not know)."""
-    return None if reported is None or "-" in reported else reported.strip('"').lower()
-
-
-def _gives_whole_md5(digest: Digest | None, size: int | None) -> bool:
-    """Whether ``digest`` will hold the stream's plain MD5 (not hashed per part, or one part)."""
-    if not isinstance(digest, PartedMD5):
-        return False
-    return digest.part_size is None or (size is not None and size <= digest.part_size)
-
-
-def _check_against_source(job: CopyJob, source_md5: str, streamed: Digest) -> None:
-    """The bytes read must be the bytes the source stores; otherwise the copy is removed."""
-    assert isinstance(streamed, PartedMD5)
-    actual = streamed.whole()
-    if actual is None or actual == source_md5:
-        return
-    job.target.delete(job.target_url)
-    raise ChecksumMismatchError(
-        f"the bytes read from the source have {ALGORITHM} {actual}, the source reports "
-        f"{source_md5}; the copy was removed",
-        url=job.source_url.display(),
-        algorithm=ALGORITHM,
-        expected=source_md5,
-        actual=actual,
-    )
-
-
-def _digest_for(job: CopyJob, size: int | None) -> Digest:
-    """An MD5 shaped like the one the destination will report, or a CRC-32 when it will
-    report none (the copy is read back: both passes should be cheap)."""
-    if job.target.reports_md5(job.target_url, size):
-        return PartedMD5(job.target.digest_part_size(job.target_url))
-    return CRC32()
 
 
 def _check_source_unchanged(job: CopyJob) -> None:
