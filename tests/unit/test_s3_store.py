@@ -728,7 +728,8 @@ def test_reader_resumes_after_a_dropped_connection(
         proxy.close()
     ranges = [r.header("Range") for r in requests if r.method == "GET"]
     assert len(ranges) == 2 and ranges[0] == "bytes=0-"
-    resumed_at = int(ranges[1].removeprefix("bytes=").rstrip("-"))  # type: ignore[union-attr]
+    # "bytes=N-" (the reader resumed) or "bytes=N-M" (obstore resumed the body itself)
+    resumed_at = int(ranges[1].removeprefix("bytes=").split("-")[0])  # type: ignore[union-attr]
     assert 0 < resumed_at <= 1 * MiB
 
 

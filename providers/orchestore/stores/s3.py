@@ -7,19 +7,27 @@ aiobotocore session sees no environment and no config file, and its only credent
 the S3Credentials model: keys, a profile read from the named file, a role assumed through STS
 (refreshed before it expires), or, only with ``use_ambient_identity``, the SDK's default chain.
 
-The rest is s3fs through FsspecStore: multipart writes in block_size parts, aborted on error;
-reads that stream one GET straight into the caller's buffer (_S3Reader); small writes as one
-PutObject; server-side copies (CopyObject, or UploadPartCopy parts for big objects, with the
-upload aborted if a part fails). Content types follow the key's suffix.
+The bytes travel through obstore (s3_transport.py: the fastest client measured, and its
+CPU is the throughput on a small machine), with credentials from the same model through its
+credential provider: whole and ranged reads are one GET; readers stream one GET straight into
+the caller's buffer and resume a cut body (_S3StreamReader); small writes are one PutObject,
+larger ones a multipart upload in UPLOAD_PART parts, aborted on error (S3StreamWriter).
+Listing, stat, delete and server-side copies (CopyObject, or UploadPartCopy parts for big
+objects, aborted if a part fails) stay on s3fs through FsspecStore, as does everything when
+obstore cannot be kept hermetic (s3_transport.transport_refusal). Content types follow the
+key's suffix.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import functools
 import io
+import logging
 import os
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
@@ -77,7 +85,15 @@ from orchestore.stores.base import (
 )
 from orchestore.stores.fsspec_store import FsspecStore
 from orchestore.stores.retry import RetryPolicy
-from orchestore.stores.s3_writer import S3PartWriter, etag_digest
+from orchestore.stores.s3_transport import (
+    FAILURES as _OBSTORE_FAILURES,
+)
+from orchestore.stores.s3_transport import (
+    S3Transport,
+    error_code,
+    transport_refusal,
+)
+from orchestore.stores.s3_writer import S3PartWriter, S3StreamWriter, etag_digest, md5_etag
 from orchestore.urls import StoreURL
 
 __all__ = ["S3Store"]
@@ -98,6 +114,10 @@ _BODY_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, Con
 #: bytes a reader buffers for small reads; large reads go straight into the caller's buffer
 READ_BUFFER = 1 * MiB
 _CredentialsLoader = Callable[[], Awaitable[Any]]
+#: botocore refreshes credentials this long before they expire; obstore is told they expire
+#: then, so it asks again from that point (and gets botocore's refreshed ones)
+_REFRESH_AHEAD = datetime.timedelta(minutes=15)
+_log = logging.getLogger(__name__)
 
 
 class _ModelCredentialProvider(CredentialProvider):
@@ -160,6 +180,8 @@ class S3Store(FsspecStore):
     max_pool_connections: ClassVar[int] = 32
     #: parts one writer uploads at once while it fills the next (memory: one more part each)
     parts_in_flight: ClassVar[int] = 4
+    #: reads and writes go through obstore (s3_transport); False keeps them on s3fs
+    use_obstore: ClassVar[bool] = True
 
     @property
     def upload_part_size(self) -> int:
@@ -188,6 +210,11 @@ class S3Store(FsspecStore):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(endpoint, credentials, retry=retry)
+        self._transport: S3Transport | None = None
+        self._transport_ready = False
+        self._transport_lock = threading.Lock()
+        #: bucket -> whether the ETags of what we write there are MD5s (see _written_digest)
+        self._md5_etag_buckets: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         where = self.credentials.endpoint_url or "AWS"
@@ -211,6 +238,43 @@ class S3Store(FsspecStore):
         )
         fs.retries = 1  # botocore's attempts are the policy's: no s3fs retries multiplying them
         return fs
+
+    # -- the obstore transport ------------------------------------------------------------------
+    @property
+    def transport(self) -> S3Transport | None:
+        """obstore's clients, built on first use; None where s3fs moves the bytes too."""
+        if not self._transport_ready:
+            with self._transport_lock:
+                if not self._transport_ready:
+                    self._transport = self._make_transport()
+                    self._transport_ready = True
+        return self._transport
+
+    def _make_transport(self) -> S3Transport | None:
+        if not self.use_obstore:
+            return None
+        refusal = transport_refusal(self.credentials)
+        if refusal is not None:
+            _log.info("s3 (%s): transfers stay on s3fs: %s", self.credentials.source, refusal)
+            return None
+        return S3Transport(
+            self.credentials,
+            self.retry,
+            provider=self._transport_credentials(),
+            map_code=self._map_code,
+            pool_size=self.max_pool_connections,
+        )
+
+    def _transport_credentials(self) -> Callable[[], dict[str, Any]] | None:
+        """obstore's credential provider: the model's keys or profile as they are; an assumed
+        role or the ambient identity through botocore, which refreshes them (None: anonymous)."""
+        credentials = self.credentials
+        if credentials.anonymous:
+            return None
+        if credentials.role_arn is None and not credentials.use_ambient_identity:
+            static = self._profile_credentials() if credentials.profile else self._key_credentials()
+            return _StaticCredentials(static.access_key, static.secret_key, static.token)
+        return _SessionCredentials(self)
 
     def _client_kwargs(self) -> dict[str, Any]:
         credentials = self.credentials
@@ -331,6 +395,8 @@ class S3Store(FsspecStore):
 
     def close(self) -> None:
         """Close the connection pool (the store may not be used afterwards)."""
+        with self._transport_lock:
+            self._transport, self._transport_ready = None, False
         with self._fs_lock:
             fs, self._fs = self._fs, None
         if fs is not None and getattr(fs, "_s3", None) is not None:  # a client was created
@@ -338,8 +404,20 @@ class S3Store(FsspecStore):
 
     # -- reads ----------------------------------------------------------------------------------
     def open_reader(self, url: StoreURL) -> BinaryIO:
-        """A buffered, seekable reader that streams (see _S3Reader for why not fsspec's)."""
+        """A buffered, seekable reader that streams (see _S3StreamReader for why not fsspec's)."""
         self.require_key(url)
+        transport = self.transport
+        if transport is None:
+            return self._open_s3fs_reader(url)
+        try:
+            meta = transport.head(url)
+        except NotFoundError:
+            self._refuse_folder(url)
+            raise
+        raw = _S3StreamReader(transport, url, int(meta["size"]), meta.get("e_tag"), self.retry)
+        return io.BufferedReader(raw, buffer_size=READ_BUFFER)  # type: ignore[return-value]
+
+    def _open_s3fs_reader(self, url: StoreURL) -> BinaryIO:
         with self.translated(url):
             info = self.fs.info(self.fs_path(url))
         if info.get("type") == "directory":
@@ -347,13 +425,23 @@ class S3Store(FsspecStore):
         raw = _S3Reader(self, url, int(info["size"]), info.get("ETag"))
         return io.BufferedReader(raw, buffer_size=READ_BUFFER)  # type: ignore[return-value]
 
+    def _refuse_folder(self, url: StoreURL) -> None:
+        """A missing object may be a folder (keys below it): say so (one listing, on errors)."""
+        with contextlib.suppress(NotFoundError), self.translated(url):
+            if self.fs.info(self.fs_path(url)).get("type") == "directory":
+                raise InvalidURLError("names a folder, not an object", url=url.display())
+
     def read(self, url: StoreURL, offset: int = 0, size: int | None = None) -> bytes:
-        """One GET (s3fs); a body cut short mid-way (botocore retries only until the response
+        """One GET; a body cut short mid-way (the client retries only until the response
         head) continues through the resuming reader, up to the policy's attempts."""
+        transport = self.transport
         try:
-            return super().read(url, offset, size)
+            if transport is None:
+                return super().read(url, offset, size)
+            self.require_key(url)
+            return transport.read(url, offset, size)
         except StoreUnavailableError as error:
-            if not isinstance(error.__context__, _BODY_ERRORS) or self.retry.attempts <= 1:
+            if not _cut_short(error.__context__) or self.retry.attempts <= 1:
                 raise
         with self.open_reader(url) as reader:
             if offset:
@@ -391,7 +479,25 @@ class S3Store(FsspecStore):
 
     # -- writes and copies --------------------------------------------------------------------
     def write(self, url: StoreURL, data: Buffer) -> None:
-        """Up to one block: a single PutObject (atomic by itself); larger: multipart."""
+        """Up to one part: a single PutObject (atomic by itself); larger: multipart.
+
+        No listing first: S3 has no folders, so a key with keys below it (``dir`` beside
+        ``dir/x``) is an object like any other, as boto3 would write it; a key ending in
+        ``/`` is refused without a request (require_key). That keeps a small write at one
+        request."""
+        transport = self.transport
+        if transport is None:
+            self._write_through_s3fs(url, data)
+            return
+        self.require_key(url)
+        view = memoryview(data).cast("B")
+        if view.nbytes > self.upload_part_size:
+            with self.open_writer(url) as writer:
+                writer.write(view)
+            return
+        transport.put(url, view, guess_content_type(url.path))
+
+    def _write_through_s3fs(self, url: StoreURL, data: Buffer) -> None:
         view = memoryview(data).cast("B")
         if view.nbytes > self.block_size:
             super().write(url, view)
@@ -404,15 +510,42 @@ class S3Store(FsspecStore):
             self.fs.pipe_file(path, bytes(view), **self._put_options(url))
 
     def open_writer(self, url: StoreURL) -> AtomicWriter:
-        """Parts upload while the next one fills (S3PartWriter); atomic on close."""
+        """Parts upload while the next one fills; atomic on close (S3StreamWriter)."""
         self.require_key(url)
-        return S3PartWriter(
+        transport = self.transport
+        if transport is None:
+            return S3PartWriter(
+                url,
+                self,
+                part_size=self.upload_part_size,
+                parallel=self.parts_in_flight,
+                extra=self._put_options(url),
+            )
+        return S3StreamWriter(
             url,
-            self,
+            transport,
             part_size=self.upload_part_size,
             parallel=self.parts_in_flight,
-            extra=self._put_options(url),
+            content_type=guess_content_type(url.path),
+            digest_of=functools.partial(self._written_digest, url),
         )
+
+    def _written_digest(self, url: StoreURL, etag: str | None) -> str | None:
+        """The digest of what a writer stored, from the ETag obstore returned. obstore does
+        not return the encryption headers etag_digest needs (an SSE-KMS ETag is no MD5), and
+        what we write takes the bucket's default encryption: one HEAD of the first object
+        written to a bucket tells whether its ETags are MD5s, for this store's lifetime."""
+        digest = md5_etag(etag)
+        if digest is None:
+            return None
+        md5_etags = self._md5_etag_buckets.get(url.bucket)
+        if md5_etags is None:
+            try:
+                md5_etags = self.reported_digest(url) is not None
+            except OrchestoreError:
+                return None  # unknown: the engine asks again or reads the copy back
+            self._md5_etag_buckets[url.bucket] = md5_etags
+        return digest if md5_etags else None
 
     def _write_options(self, url: StoreURL) -> dict[str, Any]:
         # s3fs passes them to CreateMultipartUpload / PutObject (it filters per operation).
@@ -510,6 +643,12 @@ class S3Store(FsspecStore):
                 f"assuming role {self.credentials.role_arn} failed: {code or 'refused'} ({source})",
                 url=where,
             )
+        return self._map_code(code, url)
+
+    def _map_code(self, code: str, url: StoreURL) -> OrchestoreError | None:
+        """The error an S3 error code means (botocore's or obstore's), or None: generic."""
+        where = url.display()
+        source = f"credentials: {self.credentials.source}"
         if code == "PreconditionFailed":
             return StoreUnavailableError(
                 "the object changed while it was being read; read it again", url=where
@@ -612,6 +751,137 @@ class _S3Reader(SeekableStream):
         super().close()
 
 
+class _S3StreamReader(SeekableStream):
+    """_S3Reader's behaviour on obstore: one streaming GET per sequential run, each chunk
+    copied once into the caller's buffer; a seek drops the response and the next read opens
+    a ranged GET pinned to the ETag (a replaced object is an error, not a mix); a body cut
+    mid-way resumes from the current position, up to the policy's attempts."""
+
+    def __init__(
+        self, transport: S3Transport, url: StoreURL, size: int, etag: str | None, retry: RetryPolicy
+    ) -> None:
+        super().__init__()
+        self._transport, self._url, self._size, self._etag = transport, url, size, etag
+        self._attempts = retry.attempts
+        self._chunks: Iterator[Any] | None = None
+        self._pending = memoryview(b"")
+
+    def _restart(self) -> None:
+        self._drop()
+
+    def _total_size(self) -> int:
+        return self._size
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if not view.nbytes or self._position >= self._size:
+            return 0
+        view = view[: self._size - self._position]
+        for attempt in range(1, self._attempts + 1):
+            filled = [0]
+            try:
+                self._fill(view, filled)
+            except _OBSTORE_FAILURES as exc:  # the body broke off (opening is translated)
+                self._drop()
+                if not filled[0]:
+                    if attempt < self._attempts:
+                        continue  # resume from the same position
+                    raise self._transport.map_error(exc, self._url) from None
+            self._position += filled[0]
+            return filled[0]
+        return 0  # unreachable: the last attempt returns or raises
+
+    def _fill(self, view: memoryview, filled: list[int]) -> None:
+        if self._chunks is None:
+            self._chunks = self._transport.stream(self._url, self._position, self._etag)
+        while filled[0] < view.nbytes:
+            if not self._pending.nbytes:
+                chunk = next(self._chunks, None)
+                if chunk is None:  # the response ended: a next read opens another
+                    self._chunks = None
+                    return
+                self._pending = memoryview(chunk).cast("B")
+            take = min(self._pending.nbytes, view.nbytes - filled[0])
+            view[filled[0] : filled[0] + take] = self._pending[:take]
+            self._pending = self._pending[take:]
+            filled[0] += take
+
+    def _drop(self) -> None:
+        self._chunks, self._pending = None, memoryview(b"")
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
+
+
+class _StaticCredentials:
+    """obstore's credential provider for keys and profiles: they never expire."""
+
+    def __init__(self, key_id: str, secret: str, token: str | None) -> None:
+        self._frozen = {
+            "access_key_id": key_id,
+            "secret_access_key": secret,
+            "token": token,
+            "expires_at": None,
+        }
+
+    def __repr__(self) -> str:
+        return "_StaticCredentials(<redacted>)"
+
+    def __call__(self) -> dict[str, Any]:
+        return self._frozen
+
+
+class _SessionCredentials:
+    """obstore's credential provider for an assumed role or the ambient identity: botocore's
+    credentials (refreshed before they expire) asked on s3fs's loop, where they live."""
+
+    def __init__(self, store: S3Store) -> None:
+        self._store = store
+        self._source: Any = None
+        #: why the last call failed: obstore keeps only the text of a provider's exception
+        self.failure: OrchestoreError | None = None
+
+    def __repr__(self) -> str:
+        return f"_SessionCredentials({self._store.credentials.source})"
+
+    def __call__(self) -> dict[str, Any]:
+        store = self._store
+        try:
+            with store.translated(store.endpoint):
+                frozen = sync(store.fs.loop, self._frozen)
+        except OrchestoreError as error:
+            self.failure = error
+            raise
+        self.failure = None
+        return frozen
+
+    async def _frozen(self) -> dict[str, Any]:
+        if self._source is None:
+            self._source = await self._store._credentials_loader()()
+        frozen = await self._source.get_frozen_credentials()
+        expiry = getattr(self._source, "_expiry_time", None)
+        return {
+            "access_key_id": frozen.access_key,
+            "secret_access_key": frozen.secret_key,
+            "token": frozen.token,
+            "expires_at": _utc(expiry) - _REFRESH_AHEAD if expiry is not None else None,
+        }
+
+
+def _cut_short(exc: BaseException | None) -> bool:
+    """Whether a failed GET failed in its body, after a successful response head (a read of
+    the rest can resume): s3fs's body errors, or an obstore error with no HTTP status."""
+    if exc is None:
+        return False
+    if isinstance(exc, _BODY_ERRORS):
+        return True
+    if isinstance(exc, _OBSTORE_FAILURES):
+        code, status = error_code(exc)
+        return status is None and not code and "body" in str(exc).lower()
+    return False
+
+
 async def _fill_from(body: Any, view: memoryview, filled: list[int]) -> None:
     """Read into ``view`` until it is full or the body ends; ``filled`` counts even on error."""
     while filled[0] < view.nbytes:
@@ -652,3 +922,8 @@ def _spans(size: int, part: int) -> Iterator[str]:
     """``bytes=a-b`` ranges of at most ``part`` bytes covering ``size`` bytes."""
     for start in range(0, size, part):
         yield f"bytes={start}-{min(start + part, size) - 1}"
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    """botocore's expiry (dateutil's tzlocal, which obstore cannot convert) in UTC."""
+    return moment.astimezone(datetime.UTC)

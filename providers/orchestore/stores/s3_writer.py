@@ -1,4 +1,7 @@
-"""S3 uploads with parts in flight while the next part fills: the writer behind S3Store.
+"""S3 uploads with parts in flight while the next part fills: the writers behind S3Store.
+
+S3StreamWriter (the default) hands the parts to obstore (s3_transport.py); S3PartWriter, on
+s3fs's client, serves where obstore cannot (see s3_transport.transport_refusal).
 
 s3fs's file uploads each part inside ``write()`` (one at a time, the caller waits) and copies
 its buffer once more on upload. This writer fills a part in a BytesIO (botocore sends a BytesIO
@@ -17,10 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
+import queue
 import re
+import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +36,16 @@ from orchestore.urls import StoreURL
 
 if TYPE_CHECKING:
     from orchestore.stores.s3 import S3Store
+    from orchestore.stores.s3_transport import S3Transport
 
-__all__ = ["FIXED_PARTS", "S3PartWriter", "etag_digest", "md5_etag", "part_size_for"]
+__all__ = [
+    "FIXED_PARTS",
+    "S3PartWriter",
+    "S3StreamWriter",
+    "etag_digest",
+    "md5_etag",
+    "part_size_for",
+]
 
 #: seconds an abort waits for each part still uploading before aborting the upload
 DISCARD_WAIT = 30.0
@@ -191,3 +205,159 @@ class S3PartWriter(AtomicWriter):
 async def _upload_part(fs: Any, number: int, body: io.BytesIO, **ids: Any) -> dict[str, Any]:
     result = await fs._call_s3("upload_part", PartNumber=number, Body=body, **ids)
     return {"PartNumber": number, "ETag": result["ETag"]}
+
+
+class S3StreamWriter(AtomicWriter):
+    """Writes one S3 object through obstore: one PUT up to ``part_size`` bytes; above, a
+    multipart upload of ``part_size`` parts, ``parallel`` in flight.
+
+    obstore.put takes an iterator and uploads its parts on its own threads (no GIL), aborting
+    the upload when the iterator raises or a request fails. That put runs in a worker thread
+    fed through a queue of QUEUE_DEPTH writes (obstore cuts them into parts): ``write`` returns
+    while earlier parts upload, and memory stays near ``(parallel + 2) * part_size`` whatever
+    the object's size.
+    Discarding makes the iterator raise, so obstore aborts: no part is left behind.
+
+    Parts keep one size (obstore's ``chunk_size``), so an object has at most 10,000 x
+    ``part_size`` bytes (78 GiB with 8 MiB parts) and its ETag is predictable at any size.
+    """
+
+    #: writes (of at most a part) waiting for obstore while it uploads ``parallel`` parts
+    QUEUE_DEPTH = 1
+
+    def __init__(
+        self,
+        url: StoreURL,
+        transport: S3Transport,
+        *,
+        part_size: int,
+        parallel: int,
+        content_type: str | None,
+        digest_of: Callable[[str | None], str | None],
+    ) -> None:
+        super().__init__(url)
+        self._transport, self._part_size, self._parallel = transport, part_size, parallel
+        self._content_type, self._digest_of = content_type, digest_of
+        self._buffer = bytearray()
+        self._feed: _PartFeed | None = None
+
+    def _write(self, data: memoryview) -> None:
+        if self._feed is None:
+            if len(self._buffer) + data.nbytes <= self._part_size:
+                self._buffer += data  # may still become a single PUT
+                return
+            upload = functools.partial(  # not a method: the upload thread must not hold self
+                self._transport.put_parts,
+                self.url,
+                content_type=self._content_type,
+                part_size=self._part_size,
+                parallel=self._parallel,
+            )
+            self._feed = _PartFeed(upload, self.QUEUE_DEPTH, self.url)
+            self._feed.put(bytes(self._buffer))
+            self._buffer = bytearray()
+        # obstore cuts what it is given into parts of exactly part_size: no buffering here
+        for start in range(0, data.nbytes, self._part_size):
+            self._feed.put(data[start : start + self._part_size].tobytes())
+
+    def _commit(self) -> None:
+        if self._feed is None:
+            etag = self._transport.put(self.url, bytes(self._buffer), self._content_type)
+        else:
+            etag = self._feed.finish()
+        self.reported_digest = self._digest_of(etag)
+
+    def _discard(self) -> None:
+        self._buffer = bytearray()
+        if self._feed is not None:
+            self._feed.abort()
+
+
+#: what the feeding queue carries besides parts
+_END, _ABORT = object(), object()
+#: seconds between checks, while blocked on the queue, whether the upload already ended
+_POLL = 0.5
+
+
+class _Aborted(Exception):
+    """Raised into obstore's put by the iterator of a discarded writer: obstore aborts."""
+
+
+class _PartFeed:
+    """A worker thread running one obstore multipart put over the parts of a queue.
+
+    The thread holds the queue and the upload callable, not the writer: a writer dropped
+    unclosed is collected, and its ``__del__`` aborts the upload through the queue."""
+
+    def __init__(self, upload: Callable[[Iterator[Any]], str | None], depth: int, url: StoreURL):
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._outcome: list[Any] = []
+        self._url = url
+        self._thread = threading.Thread(
+            target=_run_upload,
+            args=(upload, self._queue, self._outcome),
+            name="orchestore-s3-upload",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def put(self, item: object) -> None:
+        """Queue a part (or a marker); raises the upload's error if it already failed."""
+        while True:
+            if not self._thread.is_alive():
+                self._raise_failure()
+                raise StoreUnavailableError(
+                    "the upload ended before all its parts were sent", url=self._url.display()
+                )
+            try:
+                self._queue.put(item, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> str | None:
+        """Send the end, wait for CompleteMultipartUpload; the ETag."""
+        self.put(_END)
+        self._thread.join()
+        self._raise_failure()
+        return self._outcome[0] if self._outcome else None
+
+    def abort(self) -> None:
+        """Make the iterator raise (obstore aborts the upload) and wait, bounded, for it."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(_ABORT, timeout=_POLL)
+                break
+            except queue.Full:
+                with contextlib.suppress(queue.Empty):
+                    self._queue.get_nowait()  # a part nobody will upload: make room
+        self._thread.join(timeout=DISCARD_WAIT)
+
+    def _raise_failure(self) -> None:
+        if self._outcome and isinstance(self._outcome[0], BaseException):
+            raise self._outcome[0]
+
+
+def _run_upload(
+    upload: Callable[[Iterator[Any]], str | None], parts: queue.Queue[Any], outcome: list[Any]
+) -> None:
+    try:
+        outcome.append(upload(_queued(parts)))
+    except BaseException as exc:  # handed to the writing thread
+        outcome.append(exc)
+    finally:
+        while True:  # unblock a writer waiting on a full queue
+            try:
+                parts.get_nowait()
+            except queue.Empty:
+                break
+
+
+def _queued(parts: queue.Queue[Any]) -> Iterator[Any]:
+    while True:
+        item = parts.get()
+        if item is _END:
+            return
+        if item is _ABORT:
+            raise _Aborted("the write was discarded")
+        yield item
