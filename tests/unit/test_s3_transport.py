@@ -1,0 +1,194 @@
+"""The s3 store's obstore transport against moto: hermetic, one request per small op, stable.
+
+obstore reads AWS_* variables in every constructor; these tests set them to junk (and point
+the endpoint ones at a decoy server) in a child process and look at what reached moto. They
+also run several processes that put and get through obstore and check each exits cleanly
+(issue 10 saw one abort on exit once).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestore.credentials import S3Credentials
+from orchestore.stores.s3 import S3Store
+from orchestore.stores.s3_transport import ENVIRONMENT_OVERRIDES_NOTHING, transport_refusal
+from orchestore.urls import parse_url
+from tests.servers.http_server import HttpFileServer
+from tests.servers.moto_server import ADMIN_KEY_ID, MotoServer, admin_credentials
+
+MiB = 1024 * 1024
+DECOY_KEY_ID = "AKIADECOYENVIRONMENT"
+
+#: a child that writes and reads through the store, then prints what it saw
+_CHILD = """
+import json, os, sys
+from orchestore.credentials import S3Credentials
+from orchestore.stores.s3 import S3Store
+from orchestore.urls import parse_url
+
+class SmallParts(S3Store):
+    block_size = 5 * 1024 * 1024  # 5 MiB parts: the multipart path on small data
+
+fields, prefix = json.loads(sys.argv[1]), sys.argv[2]
+bucket = fields.pop("bucket")
+store = SmallParts(parse_url(f"s3://{bucket}/"), S3Credentials(**fields))
+small = parse_url(f"s3://{bucket}/{prefix}small.json")
+big = parse_url(f"s3://{bucket}/{prefix}big.bin")
+data = os.urandom(11 * 1024 * 1024 + 5)
+store.write(small, b'{"a": 1}')
+with store.open_writer(big) as writer:
+    writer.write(data)
+assert store.read(small) == b'{"a": 1}'
+assert store.read(big, 5 * 1024 * 1024, 7) == data[5 * 1024 * 1024 : 5 * 1024 * 1024 + 7]
+with store.open_reader(big) as reader:
+    assert reader.read() == data
+print(json.dumps({"obstore": store.transport is not None,
+                  "content_type": store.stat(small).content_type}))
+"""
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"transport-{os.urandom(6).hex()}/"
+
+
+@pytest.fixture
+def decoy_server(tmp_path: Path) -> Iterator[HttpFileServer]:
+    with HttpFileServer(tmp_path) as server:
+        yield server
+
+
+def _fields(moto: MotoServer, bucket: str) -> str:
+    fields = admin_credentials(moto).model_dump(mode="json", exclude_none=True)
+    fields["secret_access_key"] = admin_credentials(moto).secret_access_key.get_secret_value()
+    return json.dumps({**fields, "bucket": bucket})
+
+
+def _run_child(fields: str, prefix: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _CHILD, fields, prefix],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def test_aws_variables_are_ignored(
+    moto_server: MotoServer, moto_bucket: str, prefix: str, decoy_server: HttpFileServer
+) -> None:
+    """Junk in every AWS_* variable obstore reads changes nothing: same endpoint, our key,
+    no decoy request, signed requests, path-style, the key's content type."""
+    decoy = decoy_server.base_url
+    junk = {
+        "AWS_ACCESS_KEY_ID": DECOY_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": "decoy-secret",
+        "AWS_SESSION_TOKEN": "decoy-token",
+        "AWS_ENDPOINT": decoy,
+        "AWS_ENDPOINT_URL": decoy,
+        "AWS_ENDPOINT_URL_S3": decoy,
+        "AWS_REGION": "eu-decoy-1",
+        "AWS_DEFAULT_REGION": "eu-decoy-1",
+        "AWS_SKIP_SIGNATURE": "true",
+        "AWS_UNSIGNED_PAYLOAD": "true",
+        "AWS_REQUEST_PAYER": "true",
+        "AWS_S3_EXPRESS": "true",
+        "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": "true",
+        "AWS_ALLOW_HTTP": "false",
+        "AWS_DEFAULT_CONTENT_TYPE": "x-decoy/junk",
+        "AWS_USER_AGENT": "decoy",
+        "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/decoy",
+        "AWS_WEB_IDENTITY_TOKEN_FILE": "/nonexistent/token",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": decoy,
+        "AWS_METADATA_ENDPOINT": decoy,
+        "AWS_PROFILE": "decoy",
+        "AWS_CONFIG_FILE": "/nonexistent/config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+        "AWS_BUCKET": "decoy-bucket",
+        "AWS_TIMEOUT": "1ns",
+        "AWS_CONNECT_TIMEOUT": "1ns",
+        "AWS_HTTP2_ONLY": "true",
+    }
+    with moto_server.recording() as requests:
+        done = _run_child(_fields(moto_server, moto_bucket), prefix, {**os.environ, **junk})
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"obstore": True, "content_type": "application/json"}
+    ours = [r for r in requests if r.path.startswith(f"/{moto_bucket}/{prefix}")]
+    assert ours and {r.access_key_id for r in ours} == {ADMIN_KEY_ID}
+    assert all(r.header("X-Amz-Security-Token") is None for r in ours)
+    assert all(r.header("x-amz-request-payer") is None for r in ours)
+    assert decoy_server.requests == []
+
+
+def test_variables_obstore_would_apply_keep_the_s3fs_path(
+    moto_server: MotoServer, moto_bucket: str, prefix: str
+) -> None:
+    """AWS_SERVER_SIDE_ENCRYPTION and AWS_CHECKSUM_ALGORITHM cannot be overridden: with one
+    set, the store's bytes go through s3fs (which ignores both), and everything still works."""
+    for name, value in (("AWS_SERVER_SIDE_ENCRYPTION", "aws:kms"), ("AWS_CHECKSUM_ALGORITHM", "x")):
+        assert name in ENVIRONMENT_OVERRIDES_NOTHING
+        env = {**os.environ, name: value}
+        done = _run_child(_fields(moto_server, moto_bucket), f"{prefix}{name}/", env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1])["obstore"] is False
+
+
+def test_refusals_are_named() -> None:
+    keys = {"access_key_id": "AKIA1", "secret_access_key": "s"}
+    endpoint = S3Credentials(**keys, endpoint_url="http://127.0.0.1:9")
+    assert transport_refusal(endpoint, {}) is None
+    assert transport_refusal(S3Credentials(**keys, region="eu-west-1"), {}) is None
+    assert "region" in (transport_refusal(S3Credentials(**keys), {}) or "")
+    bundle = S3Credentials(**keys, endpoint_url="https://127.0.0.1:9", ca_bundle="/ca.pem")
+    assert "ca_bundle" in (transport_refusal(bundle, {}) or "")
+    assert "AWS_CHECKSUM_ALGORITHM" in (
+        transport_refusal(endpoint, {"AWS_CHECKSUM_ALGORITHM": "sha256"}) or ""
+    )
+
+
+def test_processes_doing_obstore_put_and_get_exit_cleanly(
+    moto_server: MotoServer, moto_bucket: str, prefix: str
+) -> None:
+    """Several processes in a row and at once: each exits 0 with nothing on stderr."""
+    fields = _fields(moto_server, moto_bucket)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, fields, f"{prefix}child-{index}/"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index in range(6)
+    ]
+    for child in children:
+        out, err = child.communicate(timeout=180)
+        assert child.returncode == 0, err[-3000:]
+        assert err == ""
+        assert json.loads(out.strip().splitlines()[-1])["obstore"] is True
+
+
+def test_a_small_write_is_one_request(
+    moto_server: MotoServer, moto_bucket: str, prefix: str
+) -> None:
+    """No listing before the PUT: a key with keys below it is written as S3 allows."""
+    store = S3Store(parse_url(f"s3://{moto_bucket}/"), admin_credentials(moto_server))
+    try:
+        url = parse_url(f"s3://{moto_bucket}/{prefix}dir")
+        store.write(parse_url(f"s3://{moto_bucket}/{prefix}dir/inside.txt"), b"i")
+        with moto_server.recording() as requests:
+            store.write(url, b"beside the prefix")
+            assert store.read(url) == b"beside the prefix"
+        assert [r.method for r in requests] == ["PUT", "GET"]
+        assert store.read(parse_url(f"s3://{moto_bucket}/{prefix}dir/inside.txt")) == b"i"
+    finally:
+        store.close()
