@@ -34,6 +34,7 @@ from orchestore import (
 )
 from orchestore.credentials import GCSCredentials
 from orchestore.stores.gcs import PUBLIC_ENDPOINT, SCOPE, GCSStore
+from orchestore.stores.gcs_upload import CHUNK as UPLOAD_CHUNK
 from orchestore.urls import parse_url
 from tests.servers.gcs_emulator import (
     CONTRACT_BUCKET,
@@ -450,7 +451,7 @@ def test_failed_streaming_write_cancels_the_upload_session(
     item.put(b"version 1")
     gcs_proxy.clear()
     with pytest.raises(RuntimeError, match="source failed"), item.open("wb") as writer:
-        writer.write(os.urandom(GCSStore.block_size + 1))  # a full block: a chunk is uploaded
+        writer.write(os.urandom(UPLOAD_CHUNK + 1))  # a full chunk is uploaded
         raise RuntimeError("source failed")
     assert item.get() == b"version 1"
     exchanges = gcs_proxy.exchanges
@@ -460,7 +461,7 @@ def test_failed_streaming_write_cancels_the_upload_session(
     session = started[0].response_headers["location"]
     upload_id = _upload_id(session)
     chunks = [e for e in exchanges if _upload_id(e.target) == upload_id and e.method == "POST"]
-    assert len(started) == 1 and chunks and chunks[0].sent > GCSStore.block_size // 2
+    assert len(started) == 1 and chunks and chunks[0].sent > UPLOAD_CHUNK // 2
     assert [e.status for e in exchanges if e.method == "DELETE"] == [499]  # the cancel
     assert _upload_id(next(e.target for e in exchanges if e.method == "DELETE")) == upload_id
     assert session_status(session) == 404  # the server no longer knows the session
@@ -471,7 +472,7 @@ def test_failed_streaming_write_cancels_the_upload_session(
 def test_failed_first_write_leaves_no_object(gcs_emulator: str, bucket: str) -> None:
     item = orchestore.get_dataitem(f"gs://{bucket}/new.bin", _anonymous(gcs_emulator))
     with pytest.raises(RuntimeError), item.open("wb") as writer:
-        writer.write(os.urandom(GCSStore.block_size + 1))
+        writer.write(os.urandom(UPLOAD_CHUNK + 1))
         raise RuntimeError("source failed")
     assert not item.exists()
     assert list(raw_client(gcs_emulator).list_blobs(bucket)) == []

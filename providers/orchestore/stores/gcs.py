@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import mimetypes
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -57,8 +58,9 @@ from orchestore.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
-from orchestore.stores.base import FileStat
+from orchestore.stores.base import AtomicWriter, FileStat
 from orchestore.stores.fsspec_store import FsspecStore
+from orchestore.stores.gcs_upload import GCSChunkWriter
 from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
 
@@ -260,6 +262,12 @@ class GCSStore(FsspecStore):
             return self.fs.open(  # type: ignore[no-any-return]
                 self.fs_path(url), "rb", **self.read_options
             )
+
+    def open_writer(self, url: StoreURL) -> AtomicWriter:
+        """A resumable upload in large chunks, the next filling while one uploads (see
+        stores/gcs_upload.py); the content type from the name, as gcsfs sets it."""
+        self.require_key(url)
+        return GCSChunkWriter(url, self, content_type=mimetypes.guess_type(url.path)[0])
 
     def copy_within(self, source: StoreURL, target: StoreURL) -> None:
         """One server-side rewrite: the bytes never pass through this process."""
