@@ -192,3 +192,46 @@ def test_a_small_write_is_one_request(
         assert store.read(parse_url(f"s3://{moto_bucket}/{prefix}dir/inside.txt")) == b"i"
     finally:
         store.close()
+
+
+_FORKING = """
+import json, os, sys
+from orchestore.credentials import S3Credentials
+from orchestore.stores.s3 import S3Store
+from orchestore.urls import parse_url
+
+fields, prefix = json.loads(sys.argv[1]), sys.argv[2]
+bucket = fields.pop("bucket")
+def store():
+    return S3Store(parse_url(f"s3://{bucket}/"), S3Credentials(**fields))
+url = parse_url(f"s3://{bucket}/{prefix}fork.txt")
+parent = store()
+parent.write(url, b"before the fork")  # obstore's runtime is running now
+pid = os.fork()
+if pid == 0:
+    fresh = store()
+    ok = (fresh.transport is None and parent.transport is None
+          and fresh.read(url) == b"before the fork" and parent.read(url) == b"before the fork")
+    fresh.write(url, b"from the child")
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert parent.transport is not None and parent.read(url) == b"from the child"
+print("ok")
+"""
+
+
+def test_a_forked_child_keeps_the_s3fs_path_instead_of_hanging(
+    moto_server: MotoServer, moto_bucket: str, prefix: str
+) -> None:
+    """obstore's runtime does not survive fork (its first call in the child hangs): a child
+    of a process that used it reads and writes through s3fs; the parent keeps obstore."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKING, _fields(moto_server, moto_bucket), prefix],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "ok"

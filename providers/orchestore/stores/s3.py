@@ -91,6 +91,7 @@ from orchestore.stores.s3_transport import (
 from orchestore.stores.s3_transport import (
     S3Transport,
     error_code,
+    runtime_usable,
     transport_refusal,
 )
 from orchestore.stores.s3_writer import S3PartWriter, S3StreamWriter, etag_digest, md5_etag
@@ -169,9 +170,10 @@ class S3Store(FsspecStore):
     credentials_type = S3Credentials
     credentials: S3Credentials
 
-    #: the retry policy (store option ``retry``): ``attempts`` are botocore's attempts per
-    #: request ("standard" mode: its own jittered backoff, ``backoff`` is not used); s3fs adds
-    #: none on top, and a reader whose body is cut short resumes from its position as often
+    #: the retry policy (store option ``retry``): ``attempts`` per request for obstore (with
+    #: ``backoff``/``max_backoff``, giving up after ``worst_case_seconds``) and for botocore
+    #: ("standard" mode: its own jittered backoff); s3fs adds none on top, and a reader whose
+    #: body is cut short resumes from its position as often
     retry_policy: ClassVar[RetryPolicy | None] = RetryPolicy(
         attempts=3, connect_timeout=5.0, read_timeout=60.0
     )
@@ -242,7 +244,10 @@ class S3Store(FsspecStore):
     # -- the obstore transport ------------------------------------------------------------------
     @property
     def transport(self) -> S3Transport | None:
-        """obstore's clients, built on first use; None where s3fs moves the bytes too."""
+        """obstore's clients, built on first use; None where s3fs moves the bytes too (also
+        in a process forked after obstore ran: see s3_transport.runtime_usable)."""
+        if not runtime_usable():
+            return None
         if not self._transport_ready:
             with self._transport_lock:
                 if not self._transport_ready:

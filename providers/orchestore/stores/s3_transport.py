@@ -20,6 +20,7 @@ Proxy variables (HTTP(S)_PROXY) are honoured, as botocore honours them.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import threading
@@ -51,6 +52,7 @@ __all__ = [
     "FAILURES",
     "S3Transport",
     "error_code",
+    "runtime_usable",
     "transport_refusal",
 ]
 
@@ -75,6 +77,8 @@ FAILURES = (ObstoreError, FileNotFoundError, ValueError)
 
 def transport_refusal(credentials: S3Credentials, environ: Any = os.environ) -> str | None:
     """Why obstore cannot serve these credentials here (the s3fs path does), or None."""
+    if not runtime_usable():
+        return "forked from a process that had used obstore (its runtime does not survive fork)"
     found = [name for name in ENVIRONMENT_OVERRIDES_NOTHING if environ.get(name)]
     if found:
         return f"{', '.join(found)} set in the environment (obstore would apply it)"
@@ -86,6 +90,47 @@ def transport_refusal(credentials: S3Credentials, environ: Any = os.environ) -> 
         # botocore follows AWS's region redirects; object_store would fail in another region
         return "AWS without a region"
     return None
+
+
+# -- fork ---------------------------------------------------------------------------------------
+# obstore runs its requests on a tokio runtime started by the first call; a fork copies the
+# runtime's state but not its threads, and the child's first obstore call then hangs (obstore
+# 0.12.1, measured; a fork before the first call is fine). Airflow forks task processes. So a
+# child of a process whose runtime was running keeps the s3fs path: slower, never hung.
+_runtime_in_parent = False
+_inherited_dead_runtime = False
+_used_here = False
+
+
+def runtime_usable() -> bool:
+    """Whether obstore calls can work in this process (see the note above)."""
+    return not _inherited_dead_runtime
+
+
+def _runtime_running() -> bool:
+    """Whether obstore's runtime threads exist (Linux names them); elsewhere: whether this
+    process built an obstore client."""
+    names = glob.glob("/proc/self/task/*/comm")
+    if not names:
+        return _used_here
+    for name in names:
+        with contextlib.suppress(OSError), open(name) as comm:
+            if comm.read().startswith("tokio-"):
+                return True
+    return False
+
+
+def _before_fork() -> None:
+    global _runtime_in_parent
+    _runtime_in_parent = _inherited_dead_runtime or _runtime_running()
+
+
+def _after_fork_in_child() -> None:
+    global _inherited_dead_runtime
+    _inherited_dead_runtime = _runtime_in_parent
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 class S3Transport:
@@ -120,6 +165,8 @@ class S3Transport:
         return client
 
     def _build(self, bucket: str) -> ObstoreS3:
+        global _used_here
+        _used_here = True
         credentials = self._credentials
         region = credentials.region or "us-east-1"
         if credentials.endpoint_url:
