@@ -8,10 +8,14 @@ also run several processes that put and get through obstore and check each exits
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +27,7 @@ from orchestore.stores.s3_transport import ENVIRONMENT_OVERRIDES_NOTHING, transp
 from orchestore.urls import parse_url
 from tests.servers.http_server import HttpFileServer
 from tests.servers.moto_server import ADMIN_KEY_ID, MotoServer, admin_credentials
+from tests.servers.tcp_relay import TcpRelay
 
 MiB = 1024 * 1024
 DECOY_KEY_ID = "AKIADECOYENVIRONMENT"
@@ -235,3 +240,68 @@ def test_a_forked_child_keeps_the_s3fs_path_instead_of_hanging(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "ok"
+
+
+_PARTIAL = re.compile(rb"(HTTP/1\.[01]) 206 [^\r]*\r\n", re.IGNORECASE)
+
+
+class _RangesAnswered200(TcpRelay):
+    """Relays to moto, turning each 206 into a 200 with the same range (as rclone serve s3
+    answers): obstore refuses such answers, botocore takes them."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        super().__init__(upstream_host, upstream_port)
+        self._sockets: list[socket.socket] = []
+        self._pumps: list[threading.Thread] = []
+
+    def _handle(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(self.upstream)
+        self._sockets += [client, upstream]
+        for source, sink, rewrite in ((client, upstream, False), (upstream, client, True)):
+            pump = threading.Thread(target=_pump, args=(source, sink, rewrite), daemon=True)
+            self._pumps.append(pump)
+            pump.start()
+
+    def stop(self) -> None:
+        super().stop()
+        for end in self._sockets:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+        for pump in self._pumps:
+            pump.join(timeout=5)
+        for end in self._sockets:
+            end.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket, rewrite: bool) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            if rewrite:
+                data = _PARTIAL.sub(rb"\1 200 OK\r\n", data)
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+def test_ranges_answered_with_200_are_read_through_s3fs(
+    moto_server: MotoServer, moto_bucket: str, prefix: str
+) -> None:
+    data = os.urandom(3 * MiB + 11)
+    moto_server.client().put_object(Bucket=moto_bucket, Key=f"{prefix}r.bin", Body=data)
+    with _RangesAnswered200("127.0.0.1", moto_server.port) as relay:
+        endpoint = f"http://127.0.0.1:{relay.port}"
+        store = S3Store(
+            parse_url(f"s3://{moto_bucket}/"),
+            admin_credentials(moto_server, endpoint_url=endpoint),
+        )
+        try:
+            url = parse_url(f"s3://{moto_bucket}/{prefix}r.bin")
+            with store.open_reader(url) as reader:  # the first GET finds out, s3fs takes over
+                reader.seek(MiB)
+                assert reader.read(5) == data[MiB : MiB + 5]
+                assert reader.read() == data[MiB + 5 :]
+            assert store.transport is not None and store.transport.ranges_refused
+            assert store.read(url, 2 * MiB, 7) == data[2 * MiB : 2 * MiB + 7]
+            assert store.read(url) == data  # no range: obstore still
+        finally:
+            store.close()

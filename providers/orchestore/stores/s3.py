@@ -89,6 +89,7 @@ from orchestore.stores.s3_transport import (
     FAILURES as _OBSTORE_FAILURES,
 )
 from orchestore.stores.s3_transport import (
+    RangesRefused,
     S3Transport,
     error_code,
     runtime_usable,
@@ -412,14 +413,16 @@ class S3Store(FsspecStore):
         """A buffered, seekable reader that streams (see _S3StreamReader for why not fsspec's)."""
         self.require_key(url)
         transport = self.transport
-        if transport is None:
+        if transport is None or transport.ranges_refused:
             return self._open_s3fs_reader(url)
         try:
             meta = transport.head(url)
         except NotFoundError:
             self._refuse_folder(url)
             raise
-        raw = _S3StreamReader(transport, url, int(meta["size"]), meta.get("e_tag"), self.retry)
+        size, etag = int(meta["size"]), meta.get("e_tag")
+        fallback = functools.partial(_S3Reader, self, url, size, etag)
+        raw = _S3StreamReader(transport, url, size, etag, self.retry, fallback=fallback)
         return io.BufferedReader(raw, buffer_size=READ_BUFFER)  # type: ignore[return-value]
 
     def _open_s3fs_reader(self, url: StoreURL) -> BinaryIO:
@@ -440,11 +443,15 @@ class S3Store(FsspecStore):
         """One GET; a body cut short mid-way (the client retries only until the response
         head) continues through the resuming reader, up to the policy's attempts."""
         transport = self.transport
+        ranged = bool(offset) or size is not None
         try:
-            if transport is None:
+            if transport is None or (ranged and transport.ranges_refused):
                 return super().read(url, offset, size)
             self.require_key(url)
-            return transport.read(url, offset, size)
+            try:
+                return transport.read(url, offset, size)
+            except RangesRefused:
+                return super().read(url, offset, size)
         except StoreUnavailableError as error:
             if not _cut_short(error.__context__) or self.retry.attempts <= 1:
                 raise
@@ -763,13 +770,23 @@ class _S3StreamReader(SeekableStream):
     mid-way resumes from the current position, up to the policy's attempts."""
 
     def __init__(
-        self, transport: S3Transport, url: StoreURL, size: int, etag: str | None, retry: RetryPolicy
+        self,
+        transport: S3Transport,
+        url: StoreURL,
+        size: int,
+        etag: str | None,
+        retry: RetryPolicy,
+        *,
+        fallback: Callable[[], SeekableStream],
     ) -> None:
         super().__init__()
         self._transport, self._url, self._size, self._etag = transport, url, size, etag
         self._attempts = retry.attempts
         self._chunks: Iterator[Any] | None = None
         self._pending = memoryview(b"")
+        #: makes the s3fs reader that takes over where obstore refuses the server's ranges
+        self._fallback = fallback
+        self._delegate: SeekableStream | None = None
 
     def _restart(self) -> None:
         self._drop()
@@ -782,10 +799,15 @@ class _S3StreamReader(SeekableStream):
         if not view.nbytes or self._position >= self._size:
             return 0
         view = view[: self._size - self._position]
+        if self._delegate is not None:
+            return self._delegated(view)
         for attempt in range(1, self._attempts + 1):
             filled = [0]
             try:
                 self._fill(view, filled)
+            except RangesRefused:
+                self._delegate = self._fallback()
+                return self._delegated(view)
             except _OBSTORE_FAILURES as exc:  # the body broke off (opening is translated)
                 self._drop()
                 if not filled[0]:
@@ -811,11 +833,20 @@ class _S3StreamReader(SeekableStream):
             self._pending = self._pending[take:]
             filled[0] += take
 
+    def _delegated(self, view: memoryview) -> int:
+        assert self._delegate is not None
+        self._delegate.seek(self._position)
+        count = self._delegate.readinto(view)
+        self._position += count
+        return count
+
     def _drop(self) -> None:
         self._chunks, self._pending = None, memoryview(b"")
 
     def close(self) -> None:
         self._drop()
+        if self._delegate is not None:
+            self._delegate.close()
         super().close()
 
 

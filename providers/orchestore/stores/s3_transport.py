@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENVIRONMENT_OVERRIDES_NOTHING",
     "FAILURES",
+    "RangesRefused",
     "S3Transport",
     "error_code",
     "runtime_usable",
@@ -152,6 +153,8 @@ class S3Transport:
         self._pool_size = pool_size
         self._clients: dict[str, ObstoreS3] = {}
         self._lock = threading.Lock()
+        #: the endpoint answered a ranged GET with 200 (see _check_partial)
+        self.ranges_refused = False
 
     # -- clients --------------------------------------------------------------------------------
     def client(self, bucket: str) -> ObstoreS3:
@@ -258,6 +261,7 @@ class S3Transport:
         except FAILURES as exc:
             if offset and error_code(exc)[0] == "InvalidRange":
                 return b""
+            self._check_partial(exc)
             raise self.map_error(exc, url) from None
         return bytes(data)
 
@@ -269,9 +273,19 @@ class S3Transport:
         options: dict[str, Any] = {"range": {"offset": position}}
         if etag:
             options["if_match"] = etag
-        with self.translated(url):
+        try:
             result = obstore.get(self.client(url.bucket), url.path, options=options)  # type: ignore[arg-type]
+        except FAILURES as exc:
+            self._check_partial(exc)
+            raise self.map_error(exc, url) from None
         return iter(result.stream(min_chunk_size=STREAM_CHUNK))
+
+    def _check_partial(self, exc: BaseException) -> None:
+        """Some servers answer a ranged GET with 200 and the range (rclone serve s3; botocore
+        takes it, obstore refuses it): remember, and let the store read ranges through s3fs."""
+        if "non-partial response" in str(exc):
+            self.ranges_refused = True
+            raise RangesRefused(str(self._credentials.endpoint_url)) from None
 
     # -- writes ---------------------------------------------------------------------------------
     def put(self, url: StoreURL, data: Any, content_type: str | None) -> str | None:
@@ -359,6 +373,10 @@ class S3Transport:
         return StoreUnavailableError(
             f"s3 request failed: HTTP {status or '?'} {code or type(exc).__name__}", url=where
         )
+
+
+class RangesRefused(Exception):
+    """The endpoint's ranged GETs are not 206 responses: read ranges through s3fs instead."""
 
 
 def error_code(exc: BaseException) -> tuple[str, str | None]:
