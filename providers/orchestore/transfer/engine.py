@@ -4,14 +4,21 @@ Planning lists the source (one object, or every object below a folder with ``rec
 when ``overwrite=False`` or ``sync=True`` need it, the destination, once. Each object then goes
 to a worker (objects.copy_one), at most ``concurrency`` at a time; the first failure stops the
 ones not yet started and is raised once the running ones end.
+
+A plain recursive copy streams its plan: objects are handed to the workers as the listing
+yields them (a window of ``2 x concurrency``) and only counters are kept, so memory does not
+grow with the object count and copying starts with the first page of the listing. The totals
+of the progress reports are None until the listing ends.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
-from collections.abc import Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestore.credentials.base import CredentialsModel
@@ -57,25 +64,29 @@ def copy(
     started = time.monotonic()
     source = _item(src, src_credentials)
     target = _item(dst, dst_credentials, near=source)
-    jobs = _plan(source, target, recursive=recursive, compare=sync or not overwrite)
-    if not overwrite and not sync:
-        _refuse_existing(jobs)
     meter = ProgressMeter(progress)
-    meter.set_totals(sum(job.source_stat.size for job in jobs if job.source_stat), len(jobs))
-    outcomes = _run(
+    jobs: Iterable[CopyJob] = _plan(
+        source, target, recursive=recursive, compare=sync or not overwrite
+    )
+    if isinstance(jobs, list):
+        if not overwrite and not sync:
+            _refuse_existing(jobs)
+        meter.set_totals(sum(job.source_stat.size for job in jobs if job.source_stat), len(jobs))
+    else:
+        jobs = _counted(jobs, meter)
+    tally = _run(
         jobs, sync=sync, overwrite=overwrite, checksum=checksum, meter=meter, workers=concurrency
     )
     meter.finish()
-    verified = sum(outcome.verified for outcome in outcomes)
     return TransferSummary(
         source=source.url,
         destination=target.url,
-        objects=sum(not outcome.skipped for outcome in outcomes),
-        skipped=sum(outcome.skipped for outcome in outcomes),
-        bytes=sum(outcome.bytes for outcome in outcomes),
+        objects=tally.objects,
+        skipped=tally.skipped,
+        bytes=tally.bytes,
         seconds=time.monotonic() - started,
-        checksums_verified=verified,
-        checksum="+".join(sorted({o.algorithm for o in outcomes if o.algorithm})) or None,
+        checksums_verified=tally.verified,
+        checksum="+".join(sorted(tally.algorithms)) or None,
     )
 
 
@@ -103,11 +114,16 @@ def _same_endpoint(url: StoreURL, item: DataItem) -> bool:
 
 
 # -- planning ----------------------------------------------------------------------------------
-def _plan(source: DataItem, target: DataItem, *, recursive: bool, compare: bool) -> list[CopyJob]:
+def _plan(
+    source: DataItem, target: DataItem, *, recursive: bool, compare: bool
+) -> list[CopyJob] | Iterator[CopyJob]:
+    """The jobs: a list when they must all be known first (one object; ``compare``, which
+    checks every destination before copying), else an iterator that follows the listing."""
     if recursive:
         listed = _walk(source)
         if listed is not None:
-            return _folder_jobs(source, target, listed, compare=compare)
+            jobs = _folder_jobs(source, target, listed, compare=compare)
+            return list(jobs) if compare else jobs
     source_stat = source.stat()
     if source_stat.is_dir:
         raise InvalidURLError("names a folder: copy it with recursive=True", url=source.url)
@@ -120,41 +136,51 @@ def _plan(source: DataItem, target: DataItem, *, recursive: bool, compare: bool)
     ]
 
 
-def _walk(source: DataItem) -> list[FileStat] | None:
-    """Every object below the source folder; None when the source is one object."""
+def _walk(source: DataItem) -> Iterator[FileStat] | None:
+    """Every object below the source folder, as listed; None when the source is one object.
+
+    The first entry is fetched here, so that a source that is no folder is known now."""
+    listing = iter(source.store.walk_files(source.store_url))
     try:
-        return list(source.store.walk_files(source.store_url))
+        first = next(listing, None)
     except InvalidURLError:
         return None  # an object where a folder was expected: copy that object
     except NotFoundError:
         if source.store_url.path.endswith("/") or not source.store.exists(source.store_url):
             raise
         return None
+    return listing if first is None else itertools.chain((first,), listing)
 
 
 def _folder_jobs(
-    source: DataItem, target: DataItem, listed: list[FileStat], *, compare: bool
-) -> list[CopyJob]:
+    source: DataItem, target: DataItem, listed: Iterable[FileStat], *, compare: bool
+) -> Iterator[CopyJob]:
     base = _folder_path(source.store_url)
     target_base = _folder_path(target.store_url)
     existing = _existing(target) if compare else {}
-    jobs = []
     for stat in listed:
         path = parse_url(stat.url).path
         if not path.startswith(base):
             raise InvalidURLError(f"listed {stat.url} outside the folder", url=source.url)
         relative = path[len(base) :]
-        jobs.append(
-            CopyJob(
-                source.store,
-                source.store_url.with_path(path),
-                target.store,
-                target.store_url.with_path(target_base + relative),
-                stat,
-                existing.get(relative),
-            )
+        yield CopyJob(
+            source.store,
+            source.store_url.with_path(path),
+            target.store,
+            target.store_url.with_path(target_base + relative),
+            stat,
+            existing.get(relative),
         )
-    return jobs
+
+
+def _counted(jobs: Iterable[CopyJob], meter: ProgressMeter) -> Iterator[CopyJob]:
+    """The jobs as they come; the meter gets the totals once the listing has ended."""
+    objects = size = 0
+    for job in jobs:
+        objects += 1
+        size += job.source_stat.size if job.source_stat is not None else 0
+        yield job
+    meter.set_totals(size, objects)
 
 
 def _existing(target: DataItem) -> dict[str, FileStat]:
@@ -194,34 +220,71 @@ def _refuse_existing(jobs: list[CopyJob]) -> None:
 
 
 # -- running -----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Tally:
+    """What the finished objects add up to (the outcomes themselves are not kept)."""
+
+    objects: int = 0
+    skipped: int = 0
+    bytes: int = 0
+    verified: int = 0
+    algorithms: set[str] = field(default_factory=set)
+
+    def add(self, outcome: CopyOutcome) -> None:
+        self.skipped += outcome.skipped
+        self.objects += not outcome.skipped
+        self.bytes += outcome.bytes
+        self.verified += outcome.verified
+        if outcome.algorithm:
+            self.algorithms.add(outcome.algorithm)
+
+
 def _run(
-    jobs: list[CopyJob],
+    jobs: Iterable[CopyJob],
     *,
     sync: bool,
     overwrite: bool,
     checksum: bool,
     meter: ProgressMeter,
     workers: int,
-) -> list[CopyOutcome]:
+) -> _Tally:
     def one(job: CopyJob) -> CopyOutcome:
         outcome = _copy_or_skip(job, sync=sync, overwrite=overwrite, checksum=checksum, meter=meter)
         meter.object_done()
         return outcome
 
-    if len(jobs) <= 1 or workers == 1:
-        return [one(job) for job in jobs]
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)))
+    tally = _Tally()
+    if workers == 1 or (isinstance(jobs, list) and len(jobs) <= 1):
+        for job in jobs:
+            tally.add(one(job))
+        return tally
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orchestore-copy")
+    pending: set[Future[CopyOutcome]] = set()
     try:
-        futures: list[Future[CopyOutcome]] = [pool.submit(one, job) for job in jobs]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((future for future in done if future.exception() is not None), None)
-        if failed is not None:
-            raise failed.exception()  # type: ignore[misc]
-        return [future.result() for future in futures]
+        for job in jobs:  # the listing goes on while the first objects copy
+            pending.add(pool.submit(one, job))
+            if len(pending) >= 2 * workers:
+                pending = _collect(pending, FIRST_COMPLETED, tally)
+        while pending:
+            pending = _collect(pending, FIRST_EXCEPTION, tally)
+        return tally
     finally:
         # On a failure or an interrupt (Ctrl-C arrives in this thread, inside wait()), the
         # objects not yet started are dropped; the ones in flight finish or fail on their own.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(
+    pending: set[Future[CopyOutcome]], until: str, tally: _Tally
+) -> set[Future[CopyOutcome]]:
+    """Wait for ``until``, count what finished, raise the first failure; the rest pending."""
+    done, still = wait(pending, return_when=until)
+    for future in done:
+        error = future.exception()
+        if error is not None:
+            raise error
+        tally.add(future.result())
+    return still
 
 
 def _copy_or_skip(
