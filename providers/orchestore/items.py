@@ -48,7 +48,9 @@ class DataItem:
         self.store_url = url
         self.store = store
         self._temp_dirs: list[str] = []
-        self._cleanup = weakref.finalize(self, _remove_dirs, self._temp_dirs)
+        # the finalizer that removes local()'s copies is registered by the first copy: most
+        # items never make one, and a DataItem per call should cost next to nothing
+        self._cleanup: weakref.finalize[Any, Any] | None = None
 
     def __repr__(self) -> str:
         return f"DataItem({self.url!r})"
@@ -207,6 +209,8 @@ class DataItem:
             return path
         folder = tempfile.mkdtemp(prefix="orchestore-")
         self._temp_dirs.append(folder)
+        if self._cleanup is None:
+            self._cleanup = weakref.finalize(self, _remove_dirs, self._temp_dirs)
         target = os.path.join(folder, self.store_url.name or "data")
         self.download(target)
         return target

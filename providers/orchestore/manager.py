@@ -4,13 +4,22 @@ Store modules are imported lazily, so ``import orchestore`` never pulls in a clo
 missing SDK is reported with the extra to install. Stores are cached per (family, endpoint,
 credentials fingerprint, options): every task and hook in the process reuses one client and its
 connection pool. The fingerprint is a keyed hash, never the secret.
+
+A lookup is on the path of every ``get_dataitem`` call, so it is kept to a few microseconds:
+store classes are remembered per family, and a credentials model (immutable) is fingerprinted
+once per instance (a fingerprint costs ~20 µs: a JSON dump and an HMAC).
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import importlib
+import json
+import secrets
 import threading
+import weakref
+from collections.abc import Callable
 from typing import Any, Final
 
 from orchestore.credentials.base import CredentialsModel
@@ -34,8 +43,14 @@ STORES: Final[dict[str, tuple[str, str, str]]] = {
 assert set(STORES) == set(SCHEMES.values()), "every URL family needs a row in STORES"
 
 
+_CLASSES: dict[str, type[Store]] = {}
+
+
 def store_class(url: StoreURL) -> type[Store]:
     """The class serving ``url``'s family, imported on first use."""
+    found = _CLASSES.get(url.family)
+    if found is not None:
+        return found
     module_name, class_name, extra = STORES[url.family]
     try:
         module = importlib.import_module(module_name)
@@ -43,7 +58,39 @@ def store_class(url: StoreURL) -> type[Store]:
         if not extra or (exc.name or "").startswith("orchestore"):
             raise
         raise MissingDependencyError(f"the {url.scheme}:// store", extra=extra) from None
-    return getattr(module, class_name)
+    found = _CLASSES[url.family] = getattr(module, class_name)
+    return found
+
+
+#: id(model) -> (a weak reference to it, its fingerprint); an entry leaves with its model
+_FINGERPRINTS: dict[int, tuple[weakref.ref[CredentialsModel], str]] = {}
+
+
+def fingerprint_of(credentials: CredentialsModel | None) -> str:
+    """``credentials.fingerprint()``, computed once per model instance (models are frozen)."""
+    if credentials is None:
+        return ""
+    key = id(credentials)
+    entry = _FINGERPRINTS.get(key)
+    if entry is not None and entry[0]() is credentials:
+        return entry[1]
+    value = credentials.fingerprint()
+    _FINGERPRINTS[key] = (weakref.ref(credentials, _forgetter(key, _FINGERPRINTS)), value)
+    return value
+
+
+def _forgetter(
+    key: int, table: dict[int, tuple[weakref.ref[CredentialsModel], str]]
+) -> Callable[[weakref.ref[CredentialsModel]], None]:
+    """The weak reference's callback: drops the entry (not a newer model's at the same id).
+    It holds the table itself: at interpreter exit module globals may already be gone."""
+
+    def forget(reference: weakref.ref[CredentialsModel]) -> None:
+        entry = table.get(key)
+        if entry is not None and entry[0] is reference:
+            del table[key]
+
+    return forget
 
 
 class StoreManager:
@@ -63,8 +110,8 @@ class StoreManager:
         url = parse_url(url)
         cls = store_class(url)
         credentials = _typed_credentials(cls, url, credentials)
-        fingerprint = credentials.fingerprint() if credentials is not None else ""
-        key = (cls, cls.endpoint_key(url), fingerprint, tuple(sorted(options.items())))
+        options_key = tuple(sorted(options.items())) if options else ()
+        key = (cls, cls.endpoint_key(url), fingerprint_of(credentials), options_key)
         with self._lock:
             store = self._stores.get(key)
             if store is None:
@@ -95,13 +142,37 @@ def _typed_credentials(
             f"the {url.scheme or 'file'} store takes no credentials", url=url.display()
         )
     if isinstance(credentials, dict):
-        return expected(**credentials)
+        return _model_from_dict(expected, credentials)
     if not isinstance(credentials, expected):
         raise CredentialsError(
             f"{url.scheme}:// takes {expected.__name__}, not {type(credentials).__name__}",
             url=url.display(),
         )
     return credentials
+
+
+#: keyed digest of (model class, fields) -> the model built from them; never holds a secret
+#: in a key (the digest's key is random per process); bounded: cleared when full
+_MODELS: dict[bytes, CredentialsModel] = {}
+_MODELS_MAX = 256
+_MODELS_KEY = secrets.token_bytes(32)
+
+
+def _model_from_dict(expected: type[CredentialsModel], fields: dict[str, Any]) -> CredentialsModel:
+    """The model for a dict of fields, validated once per distinct dict (task code that passes
+    the same dict on every call does not pay pydantic's validation and a fingerprint each time)."""
+    try:
+        text = json.dumps([expected.__qualname__, fields], sort_keys=True)
+    except (TypeError, ValueError):  # values JSON cannot show: build it every time
+        return expected(**fields)
+    digest = hashlib.blake2b(text.encode(), key=_MODELS_KEY, digest_size=20).digest()
+    model = _MODELS.get(digest)
+    if model is None or type(model) is not expected:
+        model = expected(**fields)
+        if len(_MODELS) >= _MODELS_MAX:
+            _MODELS.clear()
+        _MODELS[digest] = model
+    return model
 
 
 _DEFAULT: StoreManager | None = None

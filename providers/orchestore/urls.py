@@ -54,6 +54,7 @@ _BUCKET_FAMILIES: Final = {
 ARTIFACT_KINDS: Final = ("artifacts", "datasets", "models")
 
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9$][A-Za-z0-9._$-]{0,254}$")
 _HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)$")
 _PROJECT_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -225,7 +226,7 @@ def _check_text(url: str) -> None:
         raise InvalidURLError("the URL is empty")
     if url != url.strip():
         raise InvalidURLError("the URL has leading or trailing whitespace", url=redact_url(url))
-    if any(ord(char) < 32 or ord(char) == 127 for char in url):
+    if _CONTROL_RE.search(url):
         raise InvalidURLError("the URL contains a control character", url=redact_url(url))
 
 

@@ -58,10 +58,13 @@ def test_cp_chain_across_schemes_keeps_the_bytes(
         assert result.returncode == 0, (src, dst, result.stderr)
         report = json.loads(result.stdout)
         assert report["bytes"] == PAYLOAD_SIZE and report["objects"] == 1
-        # an MD5 where the destination reports one (s3, az, gs), else a CRC-32 of a read-back
-        algorithm = "md5" if dst.startswith(("s3://", "az://", "gs://")) else "crc32"
-        # (+md5: the bytes read were also checked against the source's own MD5)
-        assert report["checksum"] in (algorithm, f"{algorithm}+md5"), report["checksum"]
+        # GCS's CRC32C, an MD5 where the destination reports one (s3, az), else a CRC-32 of a
+        # read-back
+        algorithm = "crc32c" if dst.startswith("gs://") else "crc32"
+        algorithm = "md5" if dst.startswith(("s3://", "az://")) else algorithm
+        # (+md5/+crc32c: the bytes read were also checked against the source's own digest)
+        checked = (algorithm, f"{algorithm}+md5", f"{algorithm}+crc32c")
+        assert report["checksum"] in checked, report["checksum"]
         assert report["checksums_verified"] == 1
     assert (tmp_path / "back.bin").read_bytes() == payload
 

@@ -7,6 +7,13 @@ every hook, operator and ``get_dataitem`` call, because building a cloud client 
 more than a small request (a new S3 client per hook made 1 KiB operations ~50x slower).
 Connections and credentials are looked up once per hook.
 
+Airflow caches nothing between hooks, and task code often builds a hook per call: the
+credentials resolved from a connection are therefore kept for the process, keyed by a keyed
+digest of the connection's fields (never the secret itself), so a hook per call pays Airflow's
+connection lookup but not the translation, validation and fingerprint again; a changed
+connection has another digest and is resolved afresh. Connections that read a Vault secret
+are resolved every time (the Vault client's lease-aware cache applies there).
+
 ``ds://<conn_id>/<path>`` URLs (MLRun's datastore-profile form) name the connection in the
 URL: the connection's root (a ``root`` extra, else its bucket/container field) plus the path
 is the real URL, and the connection supplies the credentials.
@@ -14,8 +21,11 @@ is the real URL, and the connection supplies the credentials.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import posixpath
+import secrets
 import threading
 from typing import IO, Any, ClassVar
 
@@ -90,7 +100,7 @@ class DataStoreHook(BaseHook):
         with self._lock:
             if key in self._credentials:
                 return self._credentials[key]
-        found = resolve_credentials(url, source=self.source(conn_id), allow_env=False)
+        found = _resolved(url, self.source(conn_id))
         with self._lock:
             self._credentials[key] = found
         return found
@@ -235,6 +245,57 @@ class DataStoreHook(BaseHook):
 
     def close(self) -> None:
         """Nothing to release: the clients are the process's shared ones (closed at exit)."""
+
+
+#: keyed digest of (URL family, connection fields) -> the credentials they resolve to; the
+#: digest's key is random per process, so no key reveals a secret; cleared when full
+_RESOLVED: dict[bytes, CredentialsModel | None] = {}
+_RESOLVED_MAX = 256
+_RESOLVED_KEY = secrets.token_bytes(32)
+_RESOLVED_LOCK = threading.Lock()
+
+
+def _resolved(url: StoreURL, source: ConnectionSource) -> CredentialsModel | None:
+    """``resolve_credentials`` for a connection, once per distinct connection and family."""
+    key = _connection_digest(source, url.family)
+    if key is None:
+        return resolve_credentials(url, source=source, allow_env=False)
+    with _RESOLVED_LOCK:
+        cached = key in _RESOLVED
+        found = _RESOLVED.get(key)
+    if cached:  # its secrets reached this process's log masker when it was resolved
+        return found
+    found = resolve_credentials(url, source=source, allow_env=False)
+    with _RESOLVED_LOCK:
+        if len(_RESOLVED) >= _RESOLVED_MAX:
+            _RESOLVED.clear()
+        _RESOLVED[key] = found
+    return found
+
+
+def _connection_digest(source: ConnectionSource, family: str) -> bytes | None:
+    """What identifies a connection's resolution; None when it may change without the
+    connection changing (a Vault secret) or cannot be told apart."""
+    conn = source.conn
+    extra = extras_of(conn)
+    if extra.get("vault_path") or extra.get("vault_conn_id"):
+        return None
+    fields = [
+        family,
+        conn.conn_id,
+        conn.conn_type,
+        conn.host,
+        conn.login,
+        conn.password,
+        conn.schema,
+        conn.port,
+        extra,
+    ]
+    try:
+        text = json.dumps(fields, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+    return hashlib.blake2b(text.encode(), key=_RESOLVED_KEY, digest_size=20).digest()
 
 
 def _join(root: str, path: str) -> str:
