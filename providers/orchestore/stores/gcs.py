@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import mimetypes
 import threading
 from datetime import datetime
@@ -60,6 +61,7 @@ from orchestore.errors import (
 )
 from orchestore.stores.base import AtomicWriter, FileStat
 from orchestore.stores.fsspec_store import FsspecStore
+from orchestore.stores.gcs_reader import GCSStreamReader
 from orchestore.stores.gcs_upload import GCSChunkWriter
 from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
@@ -73,6 +75,8 @@ SCOPE = "https://www.googleapis.com/auth/devstorage.full_control"
 _SINGLE_REQUEST = GCSFileSystem._request.__wrapped__
 #: 501 (e.g. an emulator without resumable-upload cancel) will not start working on a retry
 _NEVER_RETRIED = frozenset({401, 501})
+#: the buffer of open_reader's stream (reads this large or larger bypass it)
+_READ_BUFFER = 1 << 20
 #: request bodies larger than this are sent in slices of this size (aiohttp's own threshold)
 _SLICE = 1 << 20
 
@@ -257,7 +261,24 @@ class GCSStore(FsspecStore):
 
     # -- the store contract -------------------------------------------------------------------
     def open_reader(self, url: StoreURL) -> BinaryIO:
+        """One streamed GET of the object's generation that resumes cuts (GCSStreamReader);
+        a folder (or anything not a plain object) goes to gcsfs's file, which names it."""
         self.require_key(url)
+        with self.translated(url):
+            info = self.fs.info(self.fs_path(url))
+        if info.get("type") != "file":
+            return self._gcsfs_reader(url)
+        raw = GCSStreamReader(
+            self.fs,
+            url,
+            int(info.get("size", 0)),
+            info.get("generation"),
+            lambda exc: self._map_error(exc, url) or self._generic_error(exc, url),
+            self.retry,
+        )
+        return io.BufferedReader(raw, buffer_size=_READ_BUFFER)  # type: ignore[return-value]
+
+    def _gcsfs_reader(self, url: StoreURL) -> BinaryIO:
         with self.translated(url):
             return self.fs.open(  # type: ignore[no-any-return]
                 self.fs_path(url), "rb", **self.read_options
