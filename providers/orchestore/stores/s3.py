@@ -20,51 +20,16 @@ key's suffix.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime
 import functools
 import io
 import logging
 import os
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, BinaryIO, ClassVar
-
-import aiohttp
-import s3fs
-from aiobotocore.config import AioConfig
-from aiobotocore.credentials import (
-    AioAssumeRoleCredentialFetcher,
-    AioCredentialResolver,
-    AioCredentials,
-    AioDeferredRefreshableCredentials,
-)
-from aiobotocore.session import AioSession
-from botocore import configloader
-from botocore.configprovider import (
-    BOTOCORE_DEFAUT_SESSION_VARIABLES,
-    DEFAULT_PROXIES_CONFIG_VARS,
-    DEFAULT_S3_CONFIG_VARS,
-    ConfigChainFactory,
-    ConfigValueStore,
-    SectionConfigProvider,
-)
-from botocore.credentials import CredentialProvider, Credentials
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConfigNotFound,
-    ConfigParseError,
-    HTTPClientError,
-    NoCredentialsError,
-    ProfileNotFound,
-    SSLError,
-)
-from botocore.exceptions import (
-    ConnectionError as BotoConnectionError,
-)
-from fsspec.asyn import sync
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from orchestore.credentials.s3 import S3Credentials
 from orchestore.errors import (
@@ -98,6 +63,10 @@ from orchestore.stores.s3_transport import (
 from orchestore.stores.s3_writer import S3PartWriter, S3StreamWriter, etag_digest, md5_etag
 from orchestore.urls import StoreURL
 
+if TYPE_CHECKING:
+    import s3fs
+    from botocore.exceptions import ClientError
+
 __all__ = ["S3Store"]
 
 MiB = 1024 * 1024
@@ -107,12 +76,8 @@ _BAD_TOKENS = frozenset(
     {"ExpiredToken", "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired"}
 )
 _DENIED = frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem", "403"})
-#: what a response body can fail with mid-stream (the reader resumes from where it was)
-_STREAM_ERRORS = (BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 #: bytes per part of a streamed upload (4 in flight: 40 MiB with the part being filled)
 UPLOAD_PART = 8 * MiB
-#: what a response body fails with when the connection drops after the response head
-_BODY_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, ConnectionError)
 #: bytes a reader buffers for small reads; large reads go straight into the caller's buffer
 READ_BUFFER = 1 * MiB
 _CredentialsLoader = Callable[[], Awaitable[Any]]
@@ -120,48 +85,6 @@ _CredentialsLoader = Callable[[], Awaitable[Any]]
 #: then, so it asks again from that point (and gets botocore's refreshed ones)
 _REFRESH_AHEAD = datetime.timedelta(minutes=15)
 _log = logging.getLogger(__name__)
-
-
-class _ModelCredentialProvider(CredentialProvider):
-    """The only credential source of a hermetic session: what the S3Credentials model says."""
-
-    METHOD = "orchestore"
-
-    def __init__(self, load: _CredentialsLoader) -> None:
-        super().__init__()
-        self._load = load
-
-    async def load(self) -> Any:  # type: ignore[override]
-        return await self._load()
-
-
-def _hermetic_session(load: _CredentialsLoader) -> AioSession:
-    """An aiobotocore session that reads no AWS_* variable and no ~/.aws file."""
-    session = AioSession()
-    factory = ConfigChainFactory(session=session, environ={})
-
-    def chains(variables: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
-        # Only session instance variables and built-in defaults: no env, no config file.
-        return {
-            name: factory.create_config_chain(
-                instance_name=name, default=spec[2], conversion_func=spec[3]
-            )
-            for name, spec in variables.items()
-        }
-
-    mapping = chains(BOTOCORE_DEFAUT_SESSION_VARIABLES)
-    mapping["s3"] = SectionConfigProvider("s3", session, chains(DEFAULT_S3_CONFIG_VARS))
-    mapping["proxies_config"] = SectionConfigProvider(
-        "proxies_config", session, chains(DEFAULT_PROXIES_CONFIG_VARS)
-    )
-    session.register_component("config_store", ConfigValueStore(mapping=mapping))
-    for name in ("config_file", "credentials_file"):
-        session.set_config_variable(name, os.devnull)  # not a regular file: nothing is read
-    session.set_config_variable("ignore_configured_endpoint_urls", True)
-    session.register_component(
-        "credential_provider", AioCredentialResolver([_ModelCredentialProvider(load)])
-    )
-    return session
 
 
 class S3Store(FsspecStore):
@@ -225,8 +148,12 @@ class S3Store(FsspecStore):
 
     # -- the filesystem -----------------------------------------------------------------------
     def _make_filesystem(self) -> s3fs.S3FileSystem:
+        import s3fs  # ~0.3 s of imports (aiobotocore, aiohttp): only when s3fs is needed
+
+        from orchestore.stores.s3_session import hermetic_session
+
         credentials = self.credentials
-        session = _hermetic_session(self._credentials_loader())
+        session = hermetic_session(self._credentials_loader())
         fs = s3fs.S3FileSystem(
             anon=credentials.anonymous,
             endpoint_url=credentials.endpoint_url,
@@ -278,8 +205,7 @@ class S3Store(FsspecStore):
         if credentials.anonymous:
             return None
         if credentials.role_arn is None and not credentials.use_ambient_identity:
-            static = self._profile_credentials() if credentials.profile else self._key_credentials()
-            return _StaticCredentials(static.access_key, static.secret_key, static.token)
+            return _StaticCredentials(*self._static_keys())
         return _SessionCredentials(self)
 
     def _client_kwargs(self) -> dict[str, Any]:
@@ -321,21 +247,36 @@ class S3Store(FsspecStore):
             return base
         return functools.partial(self._assumed_role, base)
 
-    def _key_credentials(self) -> AioCredentials:
+    def _key_credentials(self) -> Any:
+        from aiobotocore.credentials import AioCredentials
+
+        return AioCredentials(*self._static_keys(), method="orchestore-keys")
+
+    def _profile_credentials(self) -> Any:
+        from aiobotocore.credentials import AioCredentials
+
+        return AioCredentials(*self._profile_keys(), method="orchestore-profile")
+
+    def _static_keys(self) -> tuple[str, str, str | None]:
+        """Key id, secret and token: of the profile when one is set, else the key fields."""
+        if self.credentials.profile:
+            return self._profile_keys()
         credentials = self.credentials
         secret = credentials.secret_access_key
         token = credentials.session_token
         assert credentials.access_key_id is not None
         assert secret is not None
-        return AioCredentials(
+        return (
             credentials.access_key_id,
             secret.get_secret_value(),
             token.get_secret_value() if token is not None else None,
-            method="orchestore-keys",
         )
 
-    def _profile_credentials(self) -> AioCredentials:
+    def _profile_keys(self) -> tuple[str, str, str | None]:
         """Static keys of ``profile`` in ``credentials_file``, read without botocore's chain."""
+        from botocore import configloader
+        from botocore.exceptions import ConfigNotFound, ConfigParseError
+
         credentials = self.credentials
         path = os.path.expanduser(credentials.credentials_file or "~/.aws/credentials")
         where = f"profile '{credentials.profile}' of {path} ({credentials.source})"
@@ -355,15 +296,17 @@ class S3Store(FsspecStore):
                 f"{where}: missing {', '.join(missing)} (only profiles with static keys are "
                 "supported; to assume a role, set role_arn)"
             )
-        return AioCredentials(
+        return (
             section["aws_access_key_id"],
             section["aws_secret_access_key"],
             section.get("aws_session_token") or None,
-            method="orchestore-profile",
         )
 
-    async def _ambient_credentials(self) -> Credentials:
+    async def _ambient_credentials(self) -> Any:
         """The SDK's default chain, which the user chose with use_ambient_identity=True."""
+        from aiobotocore.session import AioSession
+        from botocore.exceptions import ProfileNotFound
+
         try:
             found = await AioSession().get_credentials()
         except ProfileNotFound:
@@ -376,12 +319,20 @@ class S3Store(FsspecStore):
             )
         return found
 
-    async def _assumed_role(self, base: _CredentialsLoader) -> Credentials:
+    async def _assumed_role(self, base: _CredentialsLoader) -> Any:
         """Credentials of ``role_arn``, assumed with ``base`` and refreshed before expiry."""
+        from aiobotocore.config import AioConfig
+        from aiobotocore.credentials import (
+            AioAssumeRoleCredentialFetcher,
+            AioDeferredRefreshableCredentials,
+        )
+
+        from orchestore.stores.s3_session import hermetic_session
+
         source = await base()
         credentials = self.credentials
         client_creator = functools.partial(
-            _hermetic_session(_nothing).create_client,
+            hermetic_session(_nothing).create_client,
             endpoint_url=credentials.endpoint_url,
             config=AioConfig(**self._config_kwargs()),
             **self._client_kwargs(),
@@ -406,7 +357,7 @@ class S3Store(FsspecStore):
         with self._fs_lock:
             fs, self._fs = self._fs, None
         if fs is not None and getattr(fs, "_s3", None) is not None:  # a client was created
-            s3fs.S3FileSystem.close_session(fs.loop, fs._s3creator)
+            type(fs).close_session(fs.loop, fs._s3creator)
 
     # -- reads ----------------------------------------------------------------------------------
     def open_reader(self, url: StoreURL) -> BinaryIO:
@@ -618,6 +569,18 @@ class S3Store(FsspecStore):
 
     # -- errors -------------------------------------------------------------------------------
     def _map_error(self, exc: BaseException, url: StoreURL) -> OrchestoreError | None:
+        """botocore's and s3fs's errors (obstore's are s3_transport's)."""
+        if "botocore" not in sys.modules:  # not raised by the SDK: nothing to translate here
+            return None
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            HTTPClientError,
+            NoCredentialsError,
+            SSLError,
+        )
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+
         where = url.display()
         source = f"credentials: {self.credentials.source}"
         client_error = _find(exc, ClientError)
@@ -688,6 +651,8 @@ class S3Store(FsspecStore):
             else:
                 self.fs.call_s3("list_objects_v2", Bucket=url.bucket, MaxKeys=1)
         except Exception as exc:
+            from botocore.exceptions import ClientError
+
             error = _find(exc, ClientError)
             if error is not None:
                 return _code(error)
@@ -724,7 +689,7 @@ class _S3Reader(SeekableStream):
             filled = [0]
             try:
                 self._fill(view[: self._size - self._position], filled)
-            except _STREAM_ERRORS as exc:
+            except _stream_errors() as exc:
                 self._drop()
                 if not filled[0]:
                     if attempt < attempts:
@@ -736,6 +701,8 @@ class _S3Reader(SeekableStream):
         return 0  # unreachable: the last attempt returns or raises
 
     def _fill(self, view: memoryview, filled: list[int]) -> None:
+        from fsspec.asyn import sync
+
         if self._body is None:
             self._body = self._open()
         sync(self._store.fs.loop, _fill_from, self._body, view, filled)
@@ -755,6 +722,8 @@ class _S3Reader(SeekableStream):
     def _drop(self) -> None:
         body, self._body = self._body, None
         if body is not None:
+            from fsspec.asyn import sync
+
             with contextlib.suppress(Exception):  # the loop may be gone at interpreter exit
                 sync(self._store.fs.loop, _close_body, body)
 
@@ -882,6 +851,8 @@ class _SessionCredentials:
         return f"_SessionCredentials({self._store.credentials.source})"
 
     def __call__(self) -> dict[str, Any]:
+        from fsspec.asyn import sync
+
         store = self._store
         try:
             with store.translated(store.endpoint):
@@ -910,12 +881,24 @@ def _cut_short(exc: BaseException | None) -> bool:
     the rest can resume): s3fs's body errors, or an obstore error with no HTTP status."""
     if exc is None:
         return False
-    if isinstance(exc, _BODY_ERRORS):
-        return True
     if isinstance(exc, _OBSTORE_FAILURES):
         code, status = error_code(exc)
         return status is None and not code and "body" in str(exc).lower()
-    return False
+    aiohttp = sys.modules.get("aiohttp")  # s3fs's body errors (imported when s3fs read it)
+    if aiohttp is None:
+        return isinstance(exc, ConnectionError)
+    return isinstance(
+        exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError | ConnectionError
+    )
+
+
+@functools.cache
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    """What an s3fs response body can fail with mid-stream (the reader resumes from there)."""
+    import aiohttp
+    from botocore.exceptions import BotoCoreError
+
+    return (BotoCoreError, aiohttp.ClientError, TimeoutError, OSError)
 
 
 async def _fill_from(body: Any, view: memoryview, filled: list[int]) -> None:
