@@ -140,3 +140,21 @@ def test_an_etag_that_looks_like_an_md5_fails_a_copy_only_when_the_store_confirm
         )
     assert caught.value.algorithm == "md5"
     assert not target.exists()
+
+
+def test_a_second_sync_of_a_prefix_compares_the_listings_only(
+    moto_server: MotoServer, moto_bucket: str, gcs_emulator: str
+) -> None:
+    bucket, gcs = _gcs_bucket(gcs_emulator)
+    credentials = admin_credentials(moto_server)
+    prefix = f"s3://{moto_bucket}/sync-{os.urandom(4).hex()}/"
+    for index in range(4):
+        orchestore.get_dataitem(f"{prefix}o{index}.bin", credentials).put(os.urandom(2000))
+    options = {"src_credentials": credentials, "dst_credentials": gcs, "recursive": True}
+    first = orchestore.copy(prefix, f"gs://{bucket}/copy/", sync=True, **options)
+    assert (first.objects, first.skipped) == (4, 0)
+    with moto_server.recording() as requests:
+        again = orchestore.copy(prefix, f"gs://{bucket}/copy/", sync=True, **options)
+    assert (again.objects, again.skipped) == (0, 4)
+    # S3's ETags (plain MD5s) equal GCS's listed md5Hash: no HEAD, no read of an object
+    assert [r for r in requests if r.method == "HEAD" or r.path.endswith(".bin")] == []

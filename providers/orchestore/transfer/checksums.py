@@ -43,6 +43,7 @@ __all__ = [
     "SourceDigest",
     "check_source",
     "digest_of_stream",
+    "listed_md5",
     "plan_checks",
     "source_digest",
     "verify_copy",
@@ -257,11 +258,20 @@ def source_digest(store: Store, url: StoreURL, stat: FileStat | None) -> SourceD
         if stat.md5 is not None:
             plain = plain_md5(stat.md5)
             return SourceDigest(ALGORITHM, plain) if plain else None
-        tag = str(stat.etag or "").strip('"').lower()
-        if _MD5_LIKE.fullmatch(tag):
+        tag = listed_md5(stat)
+        if tag is not None:
             return None if "-" in tag else SourceDigest(ALGORITHM, tag, listed=True)
     plain = plain_md5(store.reported_digest(url))
     return SourceDigest(ALGORITHM, plain) if plain else None
+
+
+def listed_md5(stat: FileStat) -> str | None:
+    """The stat's MD5, else its ETag when it looks like one (``hex`` or S3's ``hex-N``):
+    proof of the bytes when it matches a hash of them, not when it differs (SSE-KMS/C)."""
+    if stat.md5 is not None:
+        return stat.md5
+    tag = str(stat.etag or "").strip('"').lower()
+    return tag if _MD5_LIKE.fullmatch(tag) else None
 
 
 def plain_md5(reported: str | None) -> str | None:

@@ -15,6 +15,7 @@ from orchestore.transfer.checksums import (
     PartedMD5,
     check_source,
     digest_of_stream,
+    listed_md5,
     plan_checks,
     verify_copy,
 )
@@ -137,12 +138,27 @@ def unchanged(job: CopyJob) -> bool:
     source_stat, target_stat = job.source_stat, job.target_stat
     if source_stat is None or target_stat is None or source_stat.size != target_stat.size:
         return False
+    listed = _listings_agree(source_stat, target_stat)
+    if listed is not None:
+        return listed
     reported = job.target.reported_digest(job.target_url)
     if reported is not None:
         verdict = _compare_with_source(job, reported)
         if verdict is not None:
             return verdict
     return _newer(target_stat.modified, source_stat.modified)
+
+
+def _listings_agree(source: FileStat, target: FileStat) -> bool | None:
+    """What the two listings' digests say, without a request: equal CRC32Cs or equal MD5s
+    (ETags that look like one: equal ones mean equal bytes) match; different CRC32Cs differ;
+    None when they cannot tell (then the stores are asked)."""
+    if source.crc32c and target.crc32c:
+        return source.crc32c == target.crc32c
+    source_md5, target_md5 = listed_md5(source), listed_md5(target)
+    if source_md5 is not None and source_md5 == target_md5:
+        return True
+    return None
 
 
 def _compare_with_source(job: CopyJob, reported: str) -> bool | None:
