@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from orchestore.credentials import S3Credentials
+from orchestore.errors import UnsupportedOperationError
 from orchestore.stores.s3 import S3Store
 from orchestore.stores.s3_transport import ENVIRONMENT_OVERRIDES_NOTHING, transport_refusal
 from orchestore.urls import parse_url
@@ -36,6 +37,7 @@ DECOY_KEY_ID = "AKIADECOYENVIRONMENT"
 _CHILD = """
 import json, os, sys
 from orchestore.credentials import S3Credentials
+from orchestore.errors import UnsupportedOperationError
 from orchestore.stores.s3 import S3Store
 from orchestore.urls import parse_url
 
@@ -202,6 +204,7 @@ def test_a_small_write_is_one_request(
 _FORKING = """
 import json, os, sys
 from orchestore.credentials import S3Credentials
+from orchestore.errors import UnsupportedOperationError
 from orchestore.stores.s3 import S3Store
 from orchestore.urls import parse_url
 
@@ -305,3 +308,27 @@ def test_ranges_answered_with_200_are_read_through_s3fs(
             assert store.read(url) == data  # no range: obstore still
         finally:
             store.close()
+
+
+def test_an_upload_beyond_the_part_limit_fails_cleanly(
+    moto_server: MotoServer, moto_bucket: str, prefix: str
+) -> None:
+    """10,000 parts is S3's limit: the writer refuses the byte past it and aborts."""
+
+    class FewParts(S3Store):
+        block_size = 5 * MiB
+
+    store = FewParts(parse_url(f"s3://{moto_bucket}/"), admin_credentials(moto_server))
+    try:
+        url = parse_url(f"s3://{moto_bucket}/{prefix}huge.bin")
+        writer = store.open_writer(url)
+        writer.MAX_PARTS = 2  # type: ignore[attr-defined]
+        refused = pytest.raises(UnsupportedOperationError, match="cannot be written in one upload")
+        with refused, writer:
+            writer.write(os.urandom(10 * MiB))
+            writer.write(b"x")
+        listed = moto_server.client().list_multipart_uploads(Bucket=moto_bucket, Prefix=prefix)
+        assert not listed.get("Uploads")
+        assert not store.exists(url)
+    finally:
+        store.close()

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from orchestore.errors import StoreUnavailableError
+from orchestore.errors import StoreUnavailableError, UnsupportedOperationError
 from orchestore.stores.base import AtomicWriter
 from orchestore.urls import StoreURL
 
@@ -224,6 +224,8 @@ class S3StreamWriter(AtomicWriter):
 
     #: writes (of at most a part) waiting for obstore while it uploads ``parallel`` parts
     QUEUE_DEPTH = 1
+    #: S3's limit of parts per upload
+    MAX_PARTS = 10_000
 
     def __init__(
         self,
@@ -240,8 +242,17 @@ class S3StreamWriter(AtomicWriter):
         self._content_type, self._digest_of = content_type, digest_of
         self._buffer = bytearray()
         self._feed: _PartFeed | None = None
+        self._written = 0
 
     def _write(self, data: memoryview) -> None:
+        self._written += data.nbytes
+        if self._written > self.MAX_PARTS * self._part_size:
+            limit = self.MAX_PARTS * self._part_size / 2**30
+            raise UnsupportedOperationError(
+                f"an object above {limit:.0f} GiB ({self.MAX_PARTS:,} parts of "
+                f"{self._part_size // 2**20} MiB) cannot be written in one upload",
+                url=self.url.display(),
+            )
         if self._feed is None:
             if len(self._buffer) + data.nbytes <= self._part_size:
                 self._buffer += data  # may still become a single PUT
