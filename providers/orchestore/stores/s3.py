@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import importlib.util
 import io
 import logging
 import os
@@ -68,6 +69,12 @@ if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
 __all__ = ["S3Store"]
+
+# s3fs loads on first use (its imports cost ~0.3 s), but the store needs the whole 's3' extra:
+# a missing package fails here, where the manager names the extra (not at the first listing)
+for _package in ("s3fs", "aiobotocore", "botocore"):
+    if importlib.util.find_spec(_package) is None:
+        raise ModuleNotFoundError(f"No module named {_package!r}", name=_package)
 
 MiB = 1024 * 1024
 #: content types S3 reports when the writer set none: the key's suffix says more
