@@ -173,6 +173,10 @@ class ObstoreBlobs:
         return iter(result.stream(min_chunk_size=STREAM_CHUNK))
 
 
+class _Cut(Exception):
+    """The body ended before the blob's size: resumed like a dropped connection."""
+
+
 class BlobReader(SeekableStream):
     """One streamed GET; a cut or stalled body resumes at the position with a new ranged GET
     (if the blob is still the same: If-Match), up to the policy's attempts per cut."""
@@ -205,6 +209,12 @@ class BlobReader(SeekableStream):
             except Exception as exc:
                 self._restart()
                 if attempt == attempts or _is_not_found(exc) or _is_changed(exc):
+                    if isinstance(exc, _Cut):
+                        raise StoreUnavailableError(
+                            f"the blob's body ended after {self._position} of {self._size} "
+                            f"bytes (truncated), {attempts} attempts",
+                            url=self._url.display(),
+                        ) from None
                     raise self._translate(exc) from None
                 time.sleep(self._retry.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -215,11 +225,7 @@ class BlobReader(SeekableStream):
                 self._chunks = self._blobs.stream(self._url, self._position, self._etag)
             chunk = next(self._chunks, None)
             if chunk is None:
-                raise StoreUnavailableError(
-                    f"the blob's body ended after {self._position} of {self._size} bytes "
-                    "(truncated)",
-                    url=self._url.display(),
-                )
+                raise _Cut()
             self._held = memoryview(chunk).cast("B")
         count = min(view.nbytes, self._held.nbytes)
         view[:count] = self._held[:count]
