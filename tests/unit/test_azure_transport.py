@@ -197,3 +197,51 @@ def test_obstore_reads_no_azure_environment(
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == DATA[3:23].hex()
     assert len(decoy_azurite.requests(settle=True)) == seen
+
+
+_FORKING = """
+import json, os, sys
+import orchestore
+from orchestore.credentials import AzureCredentials
+from orchestore.urls import parse_url
+args = json.loads(sys.argv[1])
+item = orchestore.get_dataitem(args["url"], AzureCredentials(**args["credentials"]))
+store, url = item.store, parse_url(args["url"])
+assert store.blobs is not None and store.read(url, 0, 4) == bytes.fromhex(args["head"])
+pid = os.fork()
+if pid == 0:  # the child: obstore's runtime is gone, the SDK reads
+    code = 1
+    try:
+        ok = store.blobs is None and store.read(url, 0, 4) == bytes.fromhex(args["head"])
+        with item.open("rb") as reader:
+            ok = ok and reader.read(4) == bytes.fromhex(args["head"])
+        code = 0 if ok else 2
+    finally:
+        os._exit(code)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert store.blobs is not None and store.read(url, 0, 4) == bytes.fromhex(args["head"])
+print("ok")
+"""
+
+
+def test_a_forked_child_reads_through_the_sdk_instead_of_hanging(
+    blob_url: str, azurite: AzuriteServer
+) -> None:
+    """obstore's runtime does not survive fork: a child of a process that used it reads
+    through the SDK; the parent keeps obstore."""
+    credentials = {
+        "account_name": ACCOUNT_NAME,
+        "account_key": ACCOUNT_KEY,
+        "blob_endpoint": azurite.blob_endpoint,
+    }
+    args = {"url": blob_url, "credentials": credentials, "head": DATA[:4].hex()}
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKING, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "ok"

@@ -62,7 +62,12 @@ from orchestore.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
-from orchestore.stores.azure_transport import BlobReader, ObstoreBlobs, obstore_error
+from orchestore.stores.azure_transport import (
+    BlobReader,
+    ObstoreBlobs,
+    obstore_error,
+    obstore_usable,
+)
 from orchestore.stores.azure_writer import AzureBlockWriter
 from orchestore.stores.base import (
     AtomicWriter,
@@ -465,7 +470,10 @@ class AzureStore(FsspecStore):
     # -- reads (obstore where the credentials allow: stores/azure_transport.py) ----------------
     @property
     def blobs(self) -> ObstoreBlobs | None:
-        """obstore's reads of this account; None for credentials that stay on the SDK."""
+        """obstore's reads of this account; None for credentials that stay on the SDK, and
+        in a process forked after obstore ran (its runtime does not survive fork)."""
+        if not obstore_usable():
+            return None
         if not self._blobs_built:
             with self._fs_lock:
                 if not self._blobs_built:
