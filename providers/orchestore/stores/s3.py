@@ -419,6 +419,23 @@ class S3Store(FsspecStore):
             return reader.read() if size is None else reader.read(size)
 
     # -- metadata -----------------------------------------------------------------------------
+    def stat(self, url: StoreURL) -> FileStat:
+        """An object's stat from one obstore HEAD; folders and buckets through s3fs."""
+        transport = self.transport
+        if transport is None or not url.path or url.path.endswith("/"):
+            return super().stat(url)
+        try:
+            meta, attributes = transport.stat(url)
+        except NotFoundError:
+            return super().stat(url)  # a folder (keys below it), or s3fs says what is missing
+        return FileStat(
+            size=int(meta["size"]),
+            modified=meta.get("last_modified"),
+            etag=meta.get("e_tag"),
+            content_type=reported_content_type(attributes.get("Content-Type"), url.path),
+            url=str(url),
+        )
+
     def _stat_from_info(self, info: dict[str, Any], url: StoreURL) -> FileStat:
         if info.get("type") == "directory":
             return FileStat(size=0, url=str(url), is_dir=True)
@@ -511,11 +528,31 @@ class S3Store(FsspecStore):
         md5_etags = self._md5_etag_buckets.get(url.bucket)
         if md5_etags is None:
             try:
-                md5_etags = self.reported_digest(url) is not None
+                md5_etags = self._etag_is_md5(url)
             except OrchestoreError:
                 return None  # unknown: the engine asks again or reads the copy back
             self._md5_etag_buckets[url.bucket] = md5_etags
         return digest if md5_etags else None
+
+    def _etag_is_md5(self, url: StoreURL) -> bool:
+        """etag_digest's rule on a HEAD of ``url``: signed by obstore and sent by urllib (no
+        s3fs/aiobotocore to load for it), else s3fs's HEAD."""
+        transport = self.transport
+        if transport is not None:
+            try:
+                headers = transport.head_headers(url)
+            except (*_OBSTORE_FAILURES, OSError):
+                headers = None
+            if headers is not None:
+                answer = {
+                    "ETag": headers.get("etag"),
+                    "ServerSideEncryption": headers.get("x-amz-server-side-encryption"),
+                    "SSECustomerAlgorithm": headers.get(
+                        "x-amz-server-side-encryption-customer-algorithm"
+                    ),
+                }
+                return etag_digest(answer) is not None
+        return self.reported_digest(url) is not None
 
     def _write_options(self, url: StoreURL) -> dict[str, Any]:
         # s3fs passes them to CreateMultipartUpload / PutObject (it filters per operation).

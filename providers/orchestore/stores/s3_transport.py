@@ -23,7 +23,9 @@ import contextlib
 import glob
 import os
 import re
+import ssl
 import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -236,6 +238,33 @@ class S3Transport:
             if error_code(exc) == ("", "403"):  # a HEAD answer has no body to say why
                 code = self._forbidden_code(client, url)
             raise self.map_error(exc, url, code=code) from None
+
+    def stat(self, url: StoreURL) -> tuple[dict[str, Any], dict[str, Any]]:
+        """An object's meta (size, ETag, modification time) and attributes (content type)."""
+        client = self.client(url.bucket)
+        try:
+            result = obstore.get(client, url.path, options={"head": True})
+        except FAILURES as exc:
+            code = None
+            if error_code(exc) == ("", "403"):
+                code = self._forbidden_code(client, url)
+            raise self.map_error(exc, url, code=code) from None
+        return dict(result.meta), dict(result.attributes)
+
+    def head_headers(self, url: StoreURL) -> dict[str, str]:
+        """Every header of a HEAD answer, lower-cased: obstore's own answers drop the
+        encryption headers, so obstore signs the request and urllib sends it (raises
+        OSError or obstore's errors; the caller falls back to s3fs)."""
+        signed = obstore.sign(self.client(url.bucket), "HEAD", url.path, timedelta(minutes=5))
+        context = None
+        if signed.startswith("https://") and not self._credentials.verify_ssl:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        request = urllib.request.Request(signed, method="HEAD")  # noqa: S310 - our endpoint
+        timeout = self._retry.connect_timeout + self._retry.read_timeout
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:  # noqa: S310
+            return {name.lower(): value for name, value in answer.headers.items()}
 
     def _forbidden_code(self, client: ObstoreS3, url: StoreURL) -> str | None:
         """Why a HEAD was refused: a one-byte GET answers with the code."""
