@@ -488,7 +488,7 @@ class AzureStore(FsspecStore):
         SDK, which names what is missing (the container, or a folder) and reads Azure's error
         code from the headers (obstore shows neither: a HEAD has no body)."""
         blobs = self.blobs
-        if blobs is None:
+        if blobs is None or not blobs.takes(url.path):
             return super().read(url, offset, size)
         self.require_key(url)
         self._check_account(url)
@@ -503,7 +503,7 @@ class AzureStore(FsspecStore):
         for SDK-only credentials, adlfs's file with READ_BLOCK read-ahead."""
         self.require_key(url)
         blobs = self.blobs
-        if blobs is None:
+        if blobs is None or not blobs.takes(url.path):
             return self._sdk_reader(url)
         self._check_account(url)
         try:

@@ -137,6 +137,12 @@ class ObstoreBlobs:
         }
         return cls(settings, provider, retry)
 
+    @staticmethod
+    def takes(path: str) -> bool:
+        """Whether object_store can address this blob name: it refuses empty, "." and ".."
+        segments ("a//b", "a/./b"), which Azure allows; those names stay on the SDK."""
+        return all(part not in ("", ".", "..") for part in path.strip("/").split("/"))
+
     def store(self, container: str) -> Any:
         """The obstore AzureStore of ``container``."""
         found = self._stores.get(container)
