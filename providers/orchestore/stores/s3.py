@@ -436,6 +436,17 @@ class S3Store(FsspecStore):
             url=str(url),
         )
 
+    def exists(self, url: StoreURL) -> bool:
+        """An object: one obstore HEAD; when it is missing, s3fs tells whether a folder is."""
+        transport = self.transport
+        if transport is None or not url.path or url.path.endswith("/"):
+            return super().exists(url)
+        try:
+            transport.stat(url)
+        except NotFoundError:
+            return super().exists(url)
+        return True
+
     def _stat_from_info(self, info: dict[str, Any], url: StoreURL) -> FileStat:
         if info.get("type") == "directory":
             return FileStat(size=0, url=str(url), is_dir=True)
