@@ -151,6 +151,37 @@ def test_the_provider_hides_its_secret() -> None:
     assert "s3cr3t-value" not in repr(blobs._provider)
 
 
+def test_a_service_principal_gives_obstore_expiring_bearer_tokens() -> None:
+    """No Azure AD here: the provider's answer is checked with azure-identity's token type."""
+    from azure.core.credentials import AccessToken
+
+    credentials = AzureCredentials(
+        account_name="sptestaccount", tenant_id="t", client_id="c", client_secret="s3cr3t-value"
+    )
+    blobs = ObstoreBlobs.for_credentials(
+        credentials,
+        "sptestaccount",
+        "https://sptestaccount.blob.core.windows.net",
+        AzureStore.retry_policy,  # type: ignore[arg-type]
+    )
+    assert blobs is not None
+    provider = blobs._provider
+    asked: list[tuple[str, ...]] = []
+
+    class _Issuer:
+        def get_token(self, *scopes: str) -> AccessToken:
+            asked.append(scopes)
+            return AccessToken("bearer-token", 1_900_000_000)
+
+    provider._credential = _Issuer()
+    answer = provider()
+    assert answer == {
+        "token": "bearer-token",
+        "expires_at": datetime.fromtimestamp(1_900_000_000, UTC),
+    }
+    assert asked == [("https://storage.azure.com/.default",)]
+
+
 _DECOY_CHILD = """
 import json, sys
 import orchestore
