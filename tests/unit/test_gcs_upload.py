@@ -69,3 +69,30 @@ def test_a_missing_bucket_is_named(store: GCSStore) -> None:
 def test_chunks_must_fit_gcs_granularity(store: GCSStore) -> None:
     with pytest.raises(ValueError, match="256 KiB"):
         GCSChunkWriter(parse_url("gs://b/x"), store, content_type=None, chunk_size=1000)
+
+
+def test_a_chunk_reset_mid_way_is_sent_again(gcs_emulator: str, bucket: str) -> None:
+    """A connection reset inside a chunk's POST: the chunk is sent again from its buffer and
+    the object comes out exact (the reliability suite's uploads fit in one request)."""
+    from urllib.parse import urlsplit
+
+    from orchestore import RetryPolicy
+    from tests.reliability.fault_proxy import FaultProxy, Reset
+
+    port = urlsplit(gcs_emulator).port
+    assert port is not None
+    proxy = FaultProxy("127.0.0.1", port).start()
+    try:
+        credentials = GCSCredentials(anonymous=True, endpoint_url=proxy.url)
+        retry = RetryPolicy(attempts=3, backoff=0.05)
+        store = GCSStore(parse_url("gs://any"), credentials, retry=retry)
+        data = os.urandom(3 * SMALL_CHUNK + 999)
+        url = parse_url(f"gs://{bucket}/reset.bin")
+        # the emulator closes each connection after one answer: a chunk is its own connection
+        proxy.inject(Reset(after=100_000, direction="up"), Reset(after=100_000, direction="up"))
+        with GCSChunkWriter(url, store, content_type=None, chunk_size=SMALL_CHUNK) as writer:
+            writer.write(data)
+        assert proxy.faults_fired == 2
+        assert store.read(url) == data
+    finally:
+        proxy.stop()
