@@ -13,9 +13,10 @@ Measured, file -> gs, 256 MiB, 2 cores, noisy (2 runs each): gcsfs 16 MiB 63-70 
 peak RSS; one 32 MiB buffer 76-99 MB/s, 148 MiB; one 48 MiB 84-108 MB/s, 164 MiB; two 24 MiB
 (filling one while the other uploads) 70-72 MB/s, 164 MiB; two 32 MiB 82-87 MB/s, 180 MiB.
 A process with gcsfs imported already holds ~88 MiB (gcsfs loads google-cloud-storage), so the
-150 MiB target leaves room for one chunk of 24 MiB (measured through benchmarks.child, 3 runs,
-load ~10: 16 MiB 50 MB/s at 133 MiB, 24 MiB 60 MB/s at 141, 32 MiB 73 MB/s at 149, too close
-to the target; the full bench saw 159 with 32 MiB): OVERLAP is off. Larger chunks pay on the
+150 MiB target leaves room for one chunk of 20 MiB. Through benchmarks.child, 3 runs each:
+at load ~10, 16 MiB 50 MB/s at 133 MiB, 24 MiB 60 at 141, 32 MiB 73 at 149; at load ~3, 16 MiB
+92 MB/s at 133, 20 MiB 94 at 137, 24 MiB 79 at 141 (the full bench run saw 159 MiB with 32 MiB
+and 150 with 24, ~9 MiB above these): OVERLAP is off. Larger chunks pay on the
 emulator, which rewrites everything received so far on every chunk; on GCS itself overlapping
 would matter more than the chunk size (OVERLAP=True: two buffers).
 
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["CHUNK", "GCSChunkWriter"]
 
 #: bytes per resumable chunk (a multiple of 256 KiB), held in one buffer (see the docstring)
-CHUNK = 24 * 1024 * 1024
+CHUNK = 20 * 1024 * 1024
 #: fill the next chunk while one uploads: a second buffer (off: see the docstring)
 OVERLAP = False
 #: seconds an abort waits for the chunk still uploading
