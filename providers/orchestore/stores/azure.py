@@ -62,12 +62,7 @@ from orchestore.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
-from orchestore.stores.azure_transport import (
-    BlobReader,
-    ObstoreBlobs,
-    obstore_error,
-    obstore_usable,
-)
+from orchestore.stores.azure_transport import BlobReader, ObstoreBlobs, obstore_error
 from orchestore.stores.azure_writer import AzureBlockWriter
 from orchestore.stores.base import (
     AtomicWriter,
@@ -76,6 +71,7 @@ from orchestore.stores.base import (
     reported_content_type,
 )
 from orchestore.stores.fsspec_store import FsspecStore, _FsspecWriter
+from orchestore.stores.obstore_runtime import runtime_usable
 from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
 
@@ -472,7 +468,7 @@ class AzureStore(FsspecStore):
     def blobs(self) -> ObstoreBlobs | None:
         """obstore's reads of this account; None for credentials that stay on the SDK, and
         in a process forked after obstore ran (its runtime does not survive fork)."""
-        if not obstore_usable():
+        if not runtime_usable():
             return None
         if not self._blobs_built:
             with self._fs_lock:

@@ -24,9 +24,6 @@ reliability suite checks.
 
 from __future__ import annotations
 
-import contextlib
-import glob
-import os
 import re
 import threading
 import time
@@ -42,13 +39,14 @@ from orchestore.errors import (
     StoreUnavailableError,
 )
 from orchestore.stores.base import SeekableStream
+from orchestore.stores.obstore_runtime import mark_used
 from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["STREAM_CHUNK", "BlobReader", "ObstoreBlobs", "obstore_error", "obstore_usable"]
+__all__ = ["STREAM_CHUNK", "BlobReader", "ObstoreBlobs", "obstore_error"]
 
 #: bytes per chunk of a streamed GET handed to the reader (object_store's default is 10 MiB);
 #: 4 MiB is what the transfer engine reads at a time, so one chunk is held, not two
@@ -65,41 +63,6 @@ _EMULATOR_KEY = (
 #: the HTTP status in object_store's error text ("... non-2xx status code: 503 ...")
 _STATUS = re.compile(r"status code: (\d{3})")
 _REFUSED_MARKS = ("AuthenticationFailed", "failed to authenticate", "NoAuthenticationInformation")
-
-
-# -- fork ---------------------------------------------------------------------------------------
-# obstore runs requests on one tokio runtime per process, started by its first call; a fork
-# copies its state but not its threads, and the child's first obstore call hangs (obstore
-# 0.12.1; found by the s3 transport, which guards the same way). Airflow forks task processes.
-# A child of a process whose runtime ran (for any store) reads Azure through the SDK.
-_runtime_in_parent = False
-_inherited_dead_runtime = False
-
-
-def obstore_usable() -> bool:
-    """Whether obstore calls can work in this process (see the note above)."""
-    return not _inherited_dead_runtime
-
-
-def _runtime_running() -> bool:
-    for name in glob.glob("/proc/self/task/*/comm"):
-        with contextlib.suppress(OSError), open(name) as comm:
-            if comm.read().startswith("tokio-"):
-                return True
-    return False
-
-
-def _before_fork() -> None:
-    global _runtime_in_parent
-    _runtime_in_parent = _inherited_dead_runtime or _runtime_running()
-
-
-def _after_fork_in_child() -> None:
-    global _inherited_dead_runtime
-    _inherited_dead_runtime = _runtime_in_parent
-
-
-os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 class ObstoreBlobs:
@@ -156,6 +119,7 @@ class ObstoreBlobs:
     def _build(self, container: str) -> Any:
         from obstore.store import AzureStore as ObjectStore
 
+        mark_used()
         retry = self._retry
         return ObjectStore(
             container,

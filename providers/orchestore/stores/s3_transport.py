@@ -20,7 +20,6 @@ Proxy variables (HTTP(S)_PROXY) are honoured, as botocore honours them.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import re
 import ssl
@@ -43,6 +42,7 @@ from orchestore.errors import (
     OrchestoreError,
     StoreUnavailableError,
 )
+from orchestore.stores.obstore_runtime import mark_used, runtime_usable
 from orchestore.stores.retry import RetryPolicy
 from orchestore.urls import StoreURL
 
@@ -95,47 +95,6 @@ def transport_refusal(credentials: S3Credentials, environ: Any = os.environ) -> 
     return None
 
 
-# -- fork ---------------------------------------------------------------------------------------
-# obstore runs its requests on a tokio runtime started by the first call; a fork copies the
-# runtime's state but not its threads, and the child's first obstore call then hangs (obstore
-# 0.12.1, measured; a fork before the first call is fine). Airflow forks task processes. So a
-# child of a process whose runtime was running keeps the s3fs path: slower, never hung.
-_runtime_in_parent = False
-_inherited_dead_runtime = False
-_used_here = False
-
-
-def runtime_usable() -> bool:
-    """Whether obstore calls can work in this process (see the note above)."""
-    return not _inherited_dead_runtime
-
-
-def _runtime_running() -> bool:
-    """Whether obstore's runtime threads exist (Linux names them); elsewhere: whether this
-    process built an obstore client."""
-    names = glob.glob("/proc/self/task/*/comm")
-    if not names:
-        return _used_here
-    for name in names:
-        with contextlib.suppress(OSError), open(name) as comm:
-            if comm.read().startswith("tokio-"):
-                return True
-    return False
-
-
-def _before_fork() -> None:
-    global _runtime_in_parent
-    _runtime_in_parent = _inherited_dead_runtime or _runtime_running()
-
-
-def _after_fork_in_child() -> None:
-    global _inherited_dead_runtime
-    _inherited_dead_runtime = _runtime_in_parent
-
-
-os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
-
-
 class S3Transport:
     """obstore clients of one S3Store (one per bucket: obstore binds a client to a bucket)."""
 
@@ -170,8 +129,7 @@ class S3Transport:
         return client
 
     def _build(self, bucket: str) -> ObstoreS3:
-        global _used_here
-        _used_here = True
+        mark_used()
         credentials = self._credentials
         region = credentials.region or "us-east-1"
         if credentials.endpoint_url:
