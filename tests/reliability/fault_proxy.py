@@ -154,6 +154,13 @@ class FaultProxy(TcpRelay):
             return sum(1 for m, t in self.requests if m == method and target_contains in t)
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def drop_connections(self) -> None:
+        """Reset every open connection, as a killed pod's peers see it."""
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _reset(sock)
+
     def stop(self) -> None:
         super().stop()
         with self._lock:

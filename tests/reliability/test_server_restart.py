@@ -45,25 +45,37 @@ def payload(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 class _KillAt:
-    """A progress callback that kills the server once ``fraction`` of the bytes went by."""
+    """A progress callback that kills the server once ``fraction`` of the bytes went by.
+
+    The kill runs in a thread of its own, as an orchestrator stops a pod: a server that drains
+    its open responses on SIGTERM (Azurite) must not wait on the very thread that reads them.
+    """
 
     def __init__(self, kill: Callable[[], None], fraction: float = 0.4) -> None:
         self._kill, self._fraction = kill, fraction
         self.killed_at: float | None = None
         self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     def __call__(self, progress: Any) -> None:
         total = progress.bytes_total or SIZE
         with self._lock:
             if self.killed_at is None and progress.bytes_done >= self._fraction * total:
                 self.killed_at = progress.bytes_done / total
-                self._kill()
+                self._thread = threading.Thread(target=self._kill, name="killer")
+                self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
 
 
-def _terminate_group(process: Any) -> None:
+def _terminate_group(process: Any, proxy: FaultProxy) -> None:
     """SIGTERM, as an orchestrator stops a pod: Azurite's metadata store (LokiJS) saves on exit,
-    where a SIGKILL would lose the last seconds of it."""
+    where a SIGKILL would lose the last seconds of it. Azurite then drains the responses in
+    flight, which a stopped pod's network does not do: the open connections are reset."""
     os.killpg(process.pid, signal.SIGTERM)
+    proxy.drop_connections()
     process.wait(timeout=20)
 
 
@@ -99,8 +111,11 @@ def azurite(tmp_path: Path) -> Iterator[tuple[Any, FaultProxy]]:
 def _failing_copy(source: Any, target: Any, kill: Callable[[], None]) -> tuple[float, _KillAt]:
     killer = _KillAt(kill)
     started = time.monotonic()
-    with pytest.raises(StoreUnavailableError):
-        orchestore.copy(source, target, progress=killer)
+    try:
+        with pytest.raises(StoreUnavailableError):
+            orchestore.copy(source, target, progress=killer)
+    finally:
+        killer.join()
     return time.monotonic() - started, killer
 
 
@@ -166,7 +181,8 @@ def test_azure_killed_at_40_percent_keeps_its_data(
     local = tmp_path / "downloaded" / "big.bin"
     local.parent.mkdir()
     source, target = (str(path), remote) if direction == "upload" else (remote, str(local))
-    elapsed, killer = _failing_copy(source, target, lambda: _terminate_group(server._process))
+    stop_pod = lambda: _terminate_group(server._process, proxy)  # noqa: E731
+    elapsed, killer = _failing_copy(source, target, stop_pod)
     tally["faults injected"] += 1
     assert killer.killed_at is not None and elapsed < POLICY.worst_case_seconds, elapsed
     assert list(local.parent.iterdir()) == []  # no partial download, no temp file

@@ -96,10 +96,10 @@ DOWNLOAD_CHUNK = 2 * 1024 * 1024
 #: which aiohttp refuses to do quietly above 1 MiB); larger ones as staged blocks
 PUT_BLOB_LIMIT = 1024 * 1024
 #: bytes per staged block of open_writer (AzureBlockWriter), MAX_CONCURRENCY of them in flight.
-#: 4 MiB (the SDK's own block size) measured no slower and lighter (256 MiB, Azurite, 3 runs,
-#: noisy): s3 -> az 96 vs 77 MB/s at 202 vs 228 MiB peak RSS, file -> az 113 vs 98 MB/s at 118
-#: vs 142 MiB; it waits for tests/transfer/test_checksums.py, which counts 8 MiB blocks
-UPLOAD_BLOCK = 8 * 1024 * 1024
+#: 4 MiB (the SDK's own block size) measured no slower than 8 MiB and lighter (256 MiB,
+#: Azurite, 3 runs, noisy): s3 -> az 96 vs 77 MB/s at 202 vs 228 MiB peak RSS, file -> az
+#: 113 vs 98 MB/s at 118 vs 142 MiB
+UPLOAD_BLOCK = 4 * 1024 * 1024
 #: seconds to wait for a server-side copy Azure reports as pending
 COPY_TIMEOUT = 600.0
 _GENERIC_TYPE = "application/octet-stream"

@@ -45,9 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = ["FIXED_BLOCKS", "AzureBlockWriter", "block_size_for", "composite_md5"]
 
-#: blocks of the first size; after them the size doubles every GROWTH_BLOCKS blocks
-FIXED_BLOCKS = 40_000
-GROWTH_BLOCKS = 2_500
+#: blocks of the first size (117 GiB of 4 MiB blocks, with a predictable composite digest);
+#: after them the size doubles every GROWTH_BLOCKS blocks: 50,000 blocks hold ~1 TiB
+FIXED_BLOCKS = 30_000
+GROWTH_BLOCKS = 4_000
 #: seconds an abort waits for each block still uploading
 DISCARD_WAIT = 30.0
 
