@@ -41,6 +41,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped, but ORCHESTORE_REQUIRE_ALL=1 forbids skips: {report.longrepr}"
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """A whole module skipped at import (``pytest.importorskip`` at module level) is a skip
+    too: under ORCHESTORE_REQUIRE_ALL=1 it fails the collection instead of hiding its tests."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("ORCHESTORE_REQUIRE_ALL") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but ORCHESTORE_REQUIRE_ALL=1 forbids skips: {report.longrepr}"
+
+
 @pytest.fixture(scope="session")
 def http_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder the plain HTTP server serves."""

@@ -1,5 +1,5 @@
 """A DataStoreHook per call reuses the credentials its connection resolved to, and sees a
-changed connection at once (needs .venv/airflow: connections come from Airflow's own lookup)."""
+changed connection at once (connections come from Airflow's own lookup)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import json
 import os
 
 import pytest
-
-pytest.importorskip("airflow.sdk")
 
 from orchestore.airflow.connections import ConnectionSource
 from orchestore.airflow.hooks import DataStoreHook
