@@ -13,24 +13,24 @@ imported when a URL of theirs is first used.
 from typing import TYPE_CHECKING
 
 from orchestore._version import __version__
+from orchestore.errors import (  # the error tree imports nothing but the standard library
+    AlreadyExistsError,
+    ChecksumMismatchError,
+    CredentialsError,
+    InvalidURLError,
+    MissingDependencyError,
+    NotFoundError,
+    OrchestoreError,
+    PermissionDeniedError,
+    ReadOnlyStoreError,
+    StoreUnavailableError,
+    UnsupportedOperationError,
+    VaultUnavailableError,
+)
 
 if TYPE_CHECKING:
     from orchestore.catalog.api import delete_artifact, list_artifacts, log_artifact
     from orchestore.credentials import CredentialsModel, HttpCredentials
-    from orchestore.errors import (
-        AlreadyExistsError,
-        ChecksumMismatchError,
-        CredentialsError,
-        InvalidURLError,
-        MissingDependencyError,
-        NotFoundError,
-        OrchestoreError,
-        PermissionDeniedError,
-        ReadOnlyStoreError,
-        StoreUnavailableError,
-        UnsupportedOperationError,
-        VaultUnavailableError,
-    )
     from orchestore.items import DataItem, get_dataitem
     from orchestore.manager import StoreManager, default_manager
     from orchestore.stores.base import FileStat
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 #: Every public name, imported on first use. The credential models are pydantic models whose
 #: class construction costs ~0.2 s: `orchestore --help`, `orchestore.cli` and the Airflow
 #: provider's metadata need none of them; the catalog needs SQLAlchemy (extra ``catalog``).
+#: The errors are imported at once: they need only the standard library.
 _LAZY = {
     "delete_artifact": "orchestore.catalog.api",
     "list_artifacts": "orchestore.catalog.api",
@@ -63,25 +64,6 @@ _LAZY = {
     "StoreURL": "orchestore.urls",
     "parse_url": "orchestore.urls",
 }
-_LAZY.update(
-    dict.fromkeys(
-        [
-            "AlreadyExistsError",
-            "ChecksumMismatchError",
-            "CredentialsError",
-            "InvalidURLError",
-            "MissingDependencyError",
-            "NotFoundError",
-            "OrchestoreError",
-            "PermissionDeniedError",
-            "ReadOnlyStoreError",
-            "StoreUnavailableError",
-            "UnsupportedOperationError",
-            "VaultUnavailableError",
-        ],
-        "orchestore.errors",
-    )
-)
 
 
 def __getattr__(name: str) -> object:
