@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -78,6 +79,22 @@ def az_block(azurite: AzuriteServer) -> str:
     return f"orchestore-azure-credentials/{name}"
 
 
+def _task_runs_settled(flow_run_id: uuid.UUID, count: int, timeout: float = 30.0) -> list:
+    """The flow run's task runs once ``count`` of them reached a final state in the API: task
+    states reach the server through Prefect's background workers, after the flow returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = [r for r in client.read_task_runs() if r.flow_run_id == flow_run_id]
+        settled = [r for r in runs if r.state_type is not None and r.state_type.value in _FINAL]
+        if len(settled) >= count or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.2)
+
+
+_FINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+
+
 def _flow_artifacts(flow_run_id: uuid.UUID) -> list:
     with get_client(sync_client=True) as client:
         return client.read_artifacts(
@@ -116,11 +133,11 @@ def test_copy_maps_over_20_keys_from_s3_to_azure(
     container = azurite_blob_client.get_container_client(azurite_container)  # type: ignore[attr-defined]
     for name, data in payloads.items():
         assert container.download_blob(f"{prefix}/{name}").readall() == data
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs()
-    mapped = [r for r in runs if r.flow_run_id == state.state_details.flow_run_id]
+    mapped = _task_runs_settled(state.state_details.flow_run_id, count=20)
     assert len(mapped) == 20
-    assert all(r.state_type.value == "COMPLETED" for r in mapped)
+    assert all(r.state_type.value == "COMPLETED" for r in mapped), [
+        r.state_type.value for r in mapped
+    ]
     # Short copies stay quiet: no progress artifact below PROGRESS_AFTER seconds.
     assert _flow_artifacts(state.state_details.flow_run_id) == []
     # The tasks logged what they copied, and no secret.
